@@ -5,3 +5,4 @@ export * from './log';
 export * from './db/pool';
 export * from './db/migrate';
 export * from './db/inventory';
+export * from './db/inventoryApply';

@@ -61,8 +61,8 @@ create table public.reseller_vlans (
   binding_error text,
   created_at timestamptz not null default now(),
   -- Composite keys keep a VLAN on a device and a reseller of the same ISP.
-  foreign key (reseller_id, isp_id) references public.resellers (id, isp_id) on delete cascade,
-  foreign key (device_id, isp_id) references public.devices (id, isp_id) on delete cascade,
+  foreign key (reseller_id, isp_id) references public.resellers (id, isp_id) on delete cascade on update cascade,
+  foreign key (device_id, isp_id) references public.devices (id, isp_id) on delete cascade on update cascade,
   unique (reseller_id, device_id, match_kind, match_value)
 );
 create index reseller_vlans_isp_id_idx on public.reseller_vlans (isp_id);
@@ -77,7 +77,7 @@ create table public.reseller_ips (
   address text not null,
   label text,
   created_at timestamptz not null default now(),
-  foreign key (reseller_id, isp_id) references public.resellers (id, isp_id) on delete cascade,
+  foreign key (reseller_id, isp_id) references public.resellers (id, isp_id) on delete cascade on update cascade,
   unique (address)
 );
 create index reseller_ips_isp_id_idx on public.reseller_ips (isp_id);
@@ -90,7 +90,7 @@ create table public.memberships (
   isp_id uuid references public.isps (id) on delete cascade,
   reseller_id uuid,
   created_at timestamptz not null default now(),
-  foreign key (reseller_id, isp_id) references public.resellers (id, isp_id) on delete cascade,
+  foreign key (reseller_id, isp_id) references public.resellers (id, isp_id) on delete cascade on update cascade,
   check (
     (role = 'owner' and isp_id is null and reseller_id is null)
     or (role in ('isp_admin', 'isp_viewer') and isp_id is not null and reseller_id is null)
@@ -118,7 +118,7 @@ create table public.usage_5m (
   gap_samples integer not null check (gap_samples >= 0),
   updated_at timestamptz not null default now(),
   primary key (reseller_id, bucket_start),
-  foreign key (reseller_id, isp_id) references public.resellers (id, isp_id) on delete cascade
+  foreign key (reseller_id, isp_id) references public.resellers (id, isp_id) on delete cascade on update cascade
 );
 create index usage_5m_isp_id_bucket_idx on public.usage_5m (isp_id, bucket_start);
 
@@ -135,7 +135,7 @@ create table public.link_state (
   consecutive_successes integer not null default 0,
   last_error text,
   updated_at timestamptz not null default now(),
-  foreign key (reseller_id, isp_id) references public.resellers (id, isp_id) on delete cascade
+  foreign key (reseller_id, isp_id) references public.resellers (id, isp_id) on delete cascade on update cascade
 );
 create index link_state_isp_id_idx on public.link_state (isp_id);
 create index link_state_reseller_id_idx on public.link_state (reseller_id);
@@ -151,7 +151,7 @@ create table public.link_events (
   rtt_ms double precision,
   loss_percent double precision,
   details jsonb not null default '{}'::jsonb,
-  foreign key (reseller_id, isp_id) references public.resellers (id, isp_id) on delete cascade
+  foreign key (reseller_id, isp_id) references public.resellers (id, isp_id) on delete cascade on update cascade
 );
 create index link_events_isp_id_at_idx on public.link_events (isp_id, at desc);
 create index link_events_reseller_id_at_idx on public.link_events (reseller_id, at desc);
@@ -176,8 +176,8 @@ create table public.alerts (
   acknowledged_at timestamptz,
   acknowledged_by uuid,
   updated_at timestamptz not null default now(),
-  foreign key (reseller_id, isp_id) references public.resellers (id, isp_id) on delete cascade,
-  foreign key (device_id, isp_id) references public.devices (id, isp_id) on delete cascade
+  foreign key (reseller_id, isp_id) references public.resellers (id, isp_id) on delete cascade on update cascade,
+  foreign key (device_id, isp_id) references public.devices (id, isp_id) on delete cascade on update cascade
 );
 create unique index alerts_open_dedup_idx on public.alerts (dedup_key) where status <> 'resolved';
 create index alerts_isp_id_started_idx on public.alerts (isp_id, started_at desc);
@@ -242,8 +242,8 @@ create table public.silences (
   reason text not null default '',
   created_by uuid,
   created_at timestamptz not null default now(),
-  foreign key (reseller_id, isp_id) references public.resellers (id, isp_id) on delete cascade,
-  foreign key (device_id, isp_id) references public.devices (id, isp_id) on delete cascade
+  foreign key (reseller_id, isp_id) references public.resellers (id, isp_id) on delete cascade on update cascade,
+  foreign key (device_id, isp_id) references public.devices (id, isp_id) on delete cascade on update cascade
 );
 create index silences_isp_id_idx on public.silences (isp_id, ends_at);
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
-import { makeConfigSchema, type Config } from './schema';
+import { crossCheckInventory, makeConfigSchema, type Config } from './schema';
 
 export interface ConfigProblem {
   /** YAML path as operators read it: `inventory.isps[0].resellers[2].committed_mbps`. */
@@ -43,16 +43,24 @@ function lineOf(doc: Document, counter: LineCounter, path: ReadonlyArray<Propert
   return undefined;
 }
 
-function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
+function valueAt(raw: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let cur: unknown = raw;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[seg];
+  }
+  return cur;
+}
+
+function issueMessage(issue: z.core.$ZodIssue, raw: unknown): string {
+  if (issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined) return 'is required';
   return issue.message;
 }
 
 /** Parses and validates YAML text. Throws ConfigError naming every problem found. */
 export function parseConfig(text: string, file = 'config.yaml', env: NodeJS.ProcessEnv = process.env): Config {
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
@@ -61,13 +69,20 @@ export function parseConfig(text: string, file = 'config.yaml', env: NodeJS.Proc
   }
   const raw: unknown = doc.toJS() ?? {};
   const result = makeConfigSchema(env).safeParse(raw);
-  if (!result.success) {
-    const problems = result.error.issues.flatMap((issue): ConfigProblem[] => {
-      const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
-      return paths.map((p) => ({ path: formatPath(p), message: issueMessage(issue), line: lineOf(doc, counter, p) }));
-    });
-    throw new ConfigError(file, dedupe(problems));
+  const problems: ConfigProblem[] = result.success
+    ? []
+    : result.error.issues.flatMap((issue): ConfigProblem[] => {
+        const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
+        return paths.map((p) => ({
+          path: formatPath(p),
+          message: issue.code === 'unrecognized_keys' ? `unknown key "${String(p[p.length - 1])}"` : issueMessage(issue, raw),
+          line: lineOf(doc, counter, p),
+        }));
+      });
+  for (const x of crossCheckInventory(raw)) {
+    problems.push({ path: formatPath(x.path), message: x.message, line: lineOf(doc, counter, x.path) });
   }
+  if (!result.success || problems.length > 0) throw new ConfigError(file, dedupe(problems));
   return result.data;
 }
 

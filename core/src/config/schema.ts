@@ -35,6 +35,7 @@ const slug = z.string().regex(SLUG, RULES.slug);
 const port = z.number().int().min(1).max(65535);
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
 const percent = z.number().gt(0).max(1000);
+const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
 /**
  * A secret field. `${VAR}` / `${VAR:-default}` are expanded here and only
@@ -85,7 +86,7 @@ export function makeConfigSchema(env: NodeJS.ProcessEnv = process.env) {
 
   const influx = z
     .strictObject({
-      url: z.url(),
+      url: httpUrl(),
       api: z.enum(['v1', 'v2']).default('v1'),
       database: z.string().min(1).optional(),
       retention_policy: z.string().min(1).optional(),
@@ -98,6 +99,9 @@ export function makeConfigSchema(env: NodeJS.ProcessEnv = process.env) {
       flush_interval_ms: z.number().int().min(100).default(1000),
       gzip_threshold_bytes: z.number().int().min(0).default(1000),
       timeout_ms: z.number().int().min(100).default(10000),
+      // Backoff between write attempts while InfluxDB is unreachable (the spool holds the data meanwhile).
+      retry_initial_ms: z.number().int().min(10).default(500),
+      retry_max_ms: z.number().int().min(100).default(15000),
       spool,
     })
     .superRefine((v, ctx) => {
@@ -193,6 +197,17 @@ export function makeConfigSchema(env: NodeJS.ProcessEnv = process.env) {
         })
         .prefault({}),
       jitter_window_rounds: z.number().int().min(2).max(1000).default(30),
+      // fping -p: gap between probes to one target; unset = timeout_ms, so a
+      // reply is never still in flight when the next probe to it leaves.
+      probe_period_ms: z.number().int().min(10).max(60000).optional(),
+      // fping -i: gap between any two probes; unset = spread the round's
+      // probes over half the interval so 10k targets never leave as one burst.
+      send_interval_ms: z.number().min(0).max(1000).optional(),
+      // Run probes inside this network namespace (`ip netns exec`), e.g. a
+      // management VRF; fping backend only.
+      netns: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+      // The npm ping backend spawns one ping process per target: bound them.
+      max_concurrent_processes: z.number().int().min(1).max(1000).default(64),
     })
     .prefault({});
 
@@ -242,6 +257,8 @@ export function makeConfigSchema(env: NodeJS.ProcessEnv = process.env) {
           backoff_max_ms: z.number().int().min(100).default(300000),
           sender_rate_per_second: z.number().gt(0).max(1000).default(10),
           recipient_min_gap_seconds: seconds(0, 86400).default(60),
+          // Bounds one provider call, so a hung request becomes a retryable timeout.
+          request_timeout_ms: z.number().int().min(100).max(120000).default(10000),
         })
         .prefault({}),
       channel: z.enum(['auto', 'twilio-whatsapp', 'console']).default('auto'),
@@ -255,8 +272,8 @@ export function makeConfigSchema(env: NodeJS.ProcessEnv = process.env) {
       account_sid: s(),
       auth_token: s(),
       from: z.string().regex(/^whatsapp:\+[1-9]\d{6,14}$/, 'must be whatsapp:+E164'),
-      status_callback_url: z.url().optional(),
-      api_base_url: z.url().optional(),
+      status_callback_url: httpUrl().optional(),
+      api_base_url: httpUrl().optional(),
       templates: z
         .strictObject({
           utilization_yellow: templateSid.optional(),
@@ -268,6 +285,8 @@ export function makeConfigSchema(env: NodeJS.ProcessEnv = process.env) {
           link_up: templateSid.optional(),
           link_flapping: templateSid.optional(),
           no_data: templateSid.optional(),
+          no_data_resolved: templateSid.optional(),
+          link_flapping_resolved: templateSid.optional(),
           digest: templateSid.optional(),
         })
         .prefault({}),
@@ -284,9 +303,9 @@ export function makeConfigSchema(env: NodeJS.ProcessEnv = process.env) {
 
   const supabase = z
     .strictObject({
-      url: z.url(),
+      url: httpUrl(),
       jwt_secret: s().optional(),
-      jwks_url: z.url().optional(),
+      jwks_url: httpUrl().optional(),
       anon_key: s().optional(),
     })
     .optional();
@@ -367,54 +386,76 @@ export function makeConfigSchema(env: NodeJS.ProcessEnv = process.env) {
       api,
       supabase,
       inventory,
-    })
-    .superRefine((cfg, ctx) => checkInventory(cfg, ctx));
+  });
 }
 
-type Ctx = z.RefinementCtx;
+export interface CrossCheckProblem {
+  path: Array<string | number>;
+  message: string;
+}
 
-/** Cross-references the schema alone cannot see: uniqueness and references by name. */
-function checkInventory(cfg: { snmp: { auths: Record<string, unknown> }; inventory: InventoryShape }, ctx: Ctx): void {
+const asArray = (x: unknown): unknown[] => (Array.isArray(x) ? x : []);
+const asRecord = (x: unknown): Record<string, unknown> => (x !== null && typeof x === 'object' && !Array.isArray(x) ? (x as Record<string, unknown>) : {});
+const asString = (x: unknown): string | undefined => (typeof x === 'string' ? x : undefined);
+
+/**
+ * Cross-references the schema alone cannot see: uniqueness and references by
+ * name. It reads the raw document defensively so that these problems are
+ * reported together with field errors, not only once every field is valid.
+ */
+export function crossCheckInventory(raw: unknown): CrossCheckProblem[] {
+  const problems: CrossCheckProblem[] = [];
+  const add = (path: Array<string | number>, message: string) => problems.push({ path, message });
+  const root = asRecord(raw);
+  const auths = asRecord(asRecord(root.snmp).auths);
   const ispSlugs = new Set<string>();
   const resellerSlugs = new Set<string>();
   const deviceNames = new Set<string>();
   const ipsSeen = new Map<string, string>();
-  cfg.inventory.isps.forEach((isp, i) => {
+  asArray(asRecord(root.inventory).isps).forEach((ispRaw, i) => {
+    const isp = asRecord(ispRaw);
     const ispPath = ['inventory', 'isps', i];
-    if (ispSlugs.has(isp.slug)) ctx.addIssue({ code: 'custom', message: `${RULES.duplicate} (isp slug "${isp.slug}")`, path: [...ispPath, 'slug'] });
-    ispSlugs.add(isp.slug);
+    const ispSlug = asString(isp.slug);
+    if (ispSlug !== undefined) {
+      if (ispSlugs.has(ispSlug)) add([...ispPath, 'slug'], `${RULES.duplicate} (isp slug "${ispSlug}")`);
+      ispSlugs.add(ispSlug);
+    }
     const local = new Set<string>();
-    isp.devices.forEach((d, j) => {
+    asArray(isp.devices).forEach((dRaw, j) => {
+      const d = asRecord(dRaw);
       const p = [...ispPath, 'devices', j];
+      const name = asString(d.name);
       // Device names are global: they are InfluxDB tag values and CLI arguments.
-      if (deviceNames.has(d.name)) ctx.addIssue({ code: 'custom', message: `${RULES.duplicate} (device name "${d.name}")`, path: [...p, 'name'] });
-      deviceNames.add(d.name);
-      local.add(d.name);
-      if (!(d.auth in cfg.snmp.auths)) ctx.addIssue({ code: 'custom', message: `${RULES.unknownAuth} ("${d.auth}")`, path: [...p, 'auth'] });
+      if (name !== undefined) {
+        if (deviceNames.has(name)) add([...p, 'name'], `${RULES.duplicate} (device name "${name}")`);
+        deviceNames.add(name);
+        local.add(name);
+      }
+      const auth = asString(d.auth);
+      if (auth !== undefined && !(auth in auths)) add([...p, 'auth'], `${RULES.unknownAuth} ("${auth}")`);
     });
-    isp.resellers.forEach((r, j) => {
+    asArray(isp.resellers).forEach((rRaw, j) => {
+      const r = asRecord(rRaw);
       const p = [...ispPath, 'resellers', j];
-      if (resellerSlugs.has(r.slug)) ctx.addIssue({ code: 'custom', message: `${RULES.duplicate} (reseller slug "${r.slug}")`, path: [...p, 'slug'] });
-      resellerSlugs.add(r.slug);
-      r.vlans.forEach((v, k) => {
-        if (!local.has(v.device)) ctx.addIssue({ code: 'custom', message: `${RULES.unknownDevice} ("${v.device}")`, path: [...p, 'vlans', k, 'device'] });
+      const slug = asString(r.slug);
+      if (slug !== undefined) {
+        if (resellerSlugs.has(slug)) add([...p, 'slug'], `${RULES.duplicate} (reseller slug "${slug}")`);
+        resellerSlugs.add(slug);
+      }
+      asArray(r.vlans).forEach((v, k) => {
+        const device = asString(asRecord(v).device);
+        if (device !== undefined && !local.has(device)) add([...p, 'vlans', k, 'device'], `${RULES.unknownDevice} ("${device}")`);
       });
-      r.ips.forEach((ip, k) => {
-        const address = typeof ip === 'string' ? ip : ip.address;
+      asArray(r.ips).forEach((ip, k) => {
+        const address = typeof ip === 'string' ? ip : asString(asRecord(ip).address);
+        if (address === undefined) return;
         const owner = ipsSeen.get(address);
-        if (owner !== undefined) ctx.addIssue({ code: 'custom', message: `${RULES.duplicate} (ip ${address} already belongs to ${owner})`, path: [...p, 'ips', k] });
-        ipsSeen.set(address, r.slug);
+        if (owner !== undefined) add([...p, 'ips', k], `${RULES.duplicate} (ip ${address} already belongs to ${owner})`);
+        ipsSeen.set(address, slug ?? '?');
       });
     });
   });
-}
-
-interface InventoryShape {
-  isps: Array<{
-    slug: string;
-    devices: Array<{ name: string; auth: string }>;
-    resellers: Array<{ slug: string; vlans: Array<{ device: string }>; ips: Array<string | { address: string }> }>;
-  }>;
+  return problems;
 }
 
 export type Config = z.output<ReturnType<typeof makeConfigSchema>>;
