@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { applyInventory, createLogger, createPool, formatChanges, migrate, type Config, type Logger } from '@bandwatch/core';
 import { startInflux, startPostgres, type RunningServer } from '@bandwatch/core/local';
@@ -79,6 +79,8 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<num
       const inv = await applyInventory(pool, config.inventory, { defaultSnmpPort: config.snmp.port });
       out(`inventory: ${inv.changes.length === 0 ? 'up to date' : `${inv.changes.length} change(s)`}`);
       for (const line of formatChanges(inv.changes).slice(0, 40)) out(`  ${line}`);
+      await pool.query(readFileSync(resolve('supabase/seed.sql'), 'utf8'));
+      out('seed: demo users and memberships (supabase/seed.sql)');
     } finally {
       await pool.end();
     }

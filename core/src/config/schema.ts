@@ -47,7 +47,7 @@ function secret(env: NodeJS.ProcessEnv) {
       ctx.addIssue({ code: 'custom', message: `environment variable ${name} is not set` });
     }
     return new Secret(expandEnv(raw, env));
-  });
+  }).meta({ secret: true });
 }
 
 function regexString() {

@@ -111,3 +111,19 @@ describe('inventory apply', () => {
     expect(inv.resellers.map((x) => x.slug)).not.toContain('echo-broadband');
   });
 });
+
+describe('supabase/seed.sql', () => {
+  it('attaches one demo user per role to the applied inventory, idempotently', async () => {
+    await applyInventory(pool, configWith().inventory);
+    const seed = readFileSync(new URL('../../../supabase/seed.sql', import.meta.url), 'utf8');
+    await pool.query(seed);
+    await pool.query(seed);
+    const r = await pool.query<{ role: string; n: number }>('select role, count(*)::int as n from public.memberships group by role order by role');
+    expect(r.rows).toEqual([
+      { role: 'isp_admin', n: 2 },
+      { role: 'isp_viewer', n: 1 },
+      { role: 'owner', n: 1 },
+      { role: 'reseller', n: 2 },
+    ]);
+  });
+});

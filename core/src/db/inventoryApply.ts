@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { InventoryConfig, VlanRuleConfig } from '../config/schema';
 import type { MatchKind } from '../domain';
-import { withTransaction, type Pool, type PoolClient } from './pool';
+import type { Pool, PoolClient } from './pool';
 
 /*
  * Inventory as code. The config's inventory is the desired state of every ISP
