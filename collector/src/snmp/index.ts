@@ -1,0 +1,12 @@
+export { NetSnmpClient, SnmpSessionPool, SnmpErrorCounts, combineStats, classifySnmpError, isTooBig, toBigInt, toNumber, toText } from './snmpClient';
+export type { SnmpClient, SnmpStats, SnmpVarbind, VarbindProblem, SnmpDeviceRef, SnmpTarget } from './snmpClient';
+export { bindRule, bindRules, extractVlanId, describeRule } from './binding';
+export type { BindingOutcome, IfEntry, VlanRule } from './binding';
+export { discoverInterfaces } from './discovery';
+export type { DiscoveredInterface, DiscoveryResult } from './discovery';
+export { DevicePoller, PollScheduler } from './pollScheduler';
+export type { BindingResult, PollStats, PollSchedulerOptions, DiscoveryReason } from './pollScheduler';
+export { writeBindings } from './bindingStore';
+export { runDiscover, ruleFromConfig, DISCOVER_EXIT } from './discover';
+export { OIDS } from './oids';
+export { Limiter } from './limiter';
