@@ -20,3 +20,5 @@ for (const name of names) {
   const suite = await load();
   await suite.run();
 }
+
+export {};

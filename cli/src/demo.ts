@@ -13,6 +13,8 @@ import { startInflux, startPostgres, type RunningServer } from '@bandwatch/core/
 export interface DemoOptions {
   configFile: string;
   dataDir: string;
+  profileFile: string;
+  simulatorControlPort: number;
   signal: AbortSignal;
   out: (line: string) => void;
   exitAfterSeconds?: number;
@@ -86,11 +88,13 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<num
     }
 
     const { startSimulator, loadProfile } = await import('@bandwatch/simulator');
-    const profile = loadProfile(resolve('simulator/profiles/demo.yaml'));
-    const sim = await startSimulator(profile, { logger: log.child({ component: 'simulator' }), controlPort: 16100 });
+    const profile = loadProfile(resolve(options.profileFile));
+    const sim = await startSimulator(profile, { logger: log.child({ component: 'simulator' }), controlPort: options.simulatorControlPort });
     parts.push({ name: 'simulator', stop: () => sim.stop() });
 
-    const { runCollector } = await import('@bandwatch/collector');
+    const { runCollector, loopbackDown, loopbackUp, blackholedLoopbacks } = await import('@bandwatch/collector');
+    const scenario = linkScenario({ loopbackDown, loopbackUp, blackholedLoopbacks }, out);
+    parts.push(scenario);
     parts.push(serviceHandle('collector', log, (signal) => runCollector(config, { logger: createLogger(config.logging, 'collector'), signal })));
 
     const { runAlerter } = await import('@bandwatch/alerter');
@@ -108,6 +112,7 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<num
     out('Try:');
     out(`  curl -s http://${config.collector.http.listen}:${config.collector.http.port}/metrics | grep bandwatch_reseller`);
     out(`  influx -host 127.0.0.1 -port ${influx.port} -database ${influxDb} -execute 'select * from reseller_rate order by time desc limit 5'`);
+    out(`  link scenario     ${scenario.description}`);
     out('Ctrl-C stops everything.');
 
     await new Promise<void>((resolveWait) => {
@@ -123,6 +128,47 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<num
     await stopAll();
     return 1;
   }
+}
+
+interface LinkControl {
+  loopbackDown(address: string): void;
+  loopbackUp(address: string): void;
+  blackholedLoopbacks(): string[];
+}
+
+/** The demo reseller whose link goes down and comes back, so LINK_DOWN and its recovery show up. */
+export const DEMO_LINK = { address: '127.0.2.20', downAfterSeconds: 120, upAfterSeconds: 240 };
+
+/**
+ * Takes DEMO_LINK down and back for real (a /32 blackhole route in the local
+ * table; root only), and always restores it on stop. A route left behind by a
+ * killed demo is removed at the next start.
+ */
+function linkScenario(control: LinkControl, out: (line: string) => void): Part & { description: string } {
+  const { address, downAfterSeconds, upAfterSeconds } = DEMO_LINK;
+  const manual = `npx tsx collector/src/ping/linkControl.ts down|up ${address}`;
+  if (process.getuid?.() !== 0) {
+    return { name: 'link scenario', description: `off (needs root); by hand: sudo ${manual}`, stop: async () => undefined };
+  }
+  for (const a of control.blackholedLoopbacks()) if (a === address) control.loopbackUp(a);
+  const run = (what: 'down' | 'up') => () => {
+    try {
+      if (what === 'down') control.loopbackDown(address);
+      else control.loopbackUp(address);
+      out(`link scenario: ${address} is ${what === 'down' ? 'DOWN (blackholed)' : 'back UP'}`);
+    } catch (err) {
+      out(`link scenario: ${(err as Error).message}`);
+    }
+  };
+  const timers = [setTimeout(run('down'), downAfterSeconds * 1000), setTimeout(run('up'), upAfterSeconds * 1000)];
+  return {
+    name: 'link scenario',
+    description: `${address} (echo-broadband) goes down at +${downAfterSeconds} s and returns at +${upAfterSeconds} s; by hand: ${manual}`,
+    async stop() {
+      for (const t of timers) clearTimeout(t);
+      control.loopbackUp(address);
+    },
+  };
 }
 
 function asPart(name: string, server: RunningServer): Part {

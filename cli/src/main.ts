@@ -118,8 +118,14 @@ export const COMMANDS: Record<string, Command> = {
   demo: {
     usage: 'bandwatch demo [--config FILE] [--data-dir DIR]',
     summary: 'run the whole stack locally on loopback (Ctrl-C stops everything)',
-    options: { ...configOption, 'data-dir': { type: 'string', default: '.data' }, 'exit-after': { type: 'string' } },
-    help: 'Starts PostgreSQL and InfluxDB under DIR (default .data), applies migrations and the demo\ninventory, then the simulated routers, the collector, the alerter and the API, and prints where\neach one listens. Ctrl-C stops everything. --exit-after SECONDS stops on its own (for tests).',
+    options: {
+      ...configOption,
+      'data-dir': { type: 'string', default: '.data' },
+      profile: { type: 'string', default: 'simulator/profiles/demo.yaml' },
+      'control-port': { type: 'string', default: '16100' },
+      'exit-after': { type: 'string' },
+    },
+    help: 'Starts PostgreSQL and InfluxDB under DIR (default .data), applies migrations, the demo\ninventory and seed, then the simulated routers (--profile, control API on --control-port), the\ncollector and the alerter, and prints where each one listens. Ctrl-C stops everything.\n--exit-after SECONDS stops on its own (for tests).',
     async run(ctx) {
       return withConfig(ctx, async (config) => {
         const { runDemo } = await import('./demo');
@@ -127,6 +133,8 @@ export const COMMANDS: Record<string, Command> = {
         return runDemo(config, {
           configFile: (ctx.positionals[0] ?? ctx.values.config) as string,
           dataDir: ctx.values['data-dir'] as string,
+          profileFile: ctx.values.profile as string,
+          simulatorControlPort: Number(ctx.values['control-port']),
           signal: signalOnShutdown(),
           out: ctx.out,
           exitAfterSeconds: exitAfter,

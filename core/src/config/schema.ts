@@ -208,6 +208,8 @@ export function makeConfigSchema(env: NodeJS.ProcessEnv = process.env) {
       netns: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
       // The npm ping backend spawns one ping process per target: bound them.
       max_concurrent_processes: z.number().int().min(1).max(1000).default(64),
+      // How often the target list is re-read from the inventory (at most once per round).
+      inventory_refresh_seconds: z.number().int().min(1).max(3600).default(30),
     })
     .prefault({});
 

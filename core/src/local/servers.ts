@@ -189,6 +189,7 @@ export async function startPostgres(options: { database?: string; dir?: string; 
   const dir = options.dir ?? makeTempDir('pg');
   const dataDir = join(dir, 'data');
   const port = options.port ?? (await freeTcpPort());
+  mkdirSync(dir, { recursive: true });
   if (isRoot) {
     chmodSync(dir, 0o755);
     const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
@@ -260,6 +261,7 @@ export async function startInflux(options: { database?: string; dir?: string; po
   const dir = options.dir ?? makeTempDir('influx');
   const port = options.port ?? (await freeTcpPort());
   const rpcPort = await freeTcpPort();
+  mkdirSync(dir, { recursive: true });
   const conf = join(dir, 'influxdb.conf');
   writeFileSync(
     conf,
