@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, startPostgres, type PostgresServer } from '@bandwatch/core/testing';
+import { listMigrations } from '@bandwatch/core';
 import { COMMANDS } from './main';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -86,8 +87,9 @@ describe('bandwatch migrate and inventory apply against a real PostgreSQL', () =
     const env = { BANDWATCH_POSTGRES_URL: pg.url };
     const m1 = bandwatch(['migrate'], env);
     expect(m1.code).toBe(0);
-    expect(m1.stdout).toMatch(/^2 applied, 0 already applied$/m);
-    expect(bandwatch(['migrate'], env).stdout).toMatch(/^0 applied, 2 already applied$/m);
+    const n = listMigrations().length;
+    expect(m1.stdout).toContain(`${n} applied, 0 already applied`);
+    expect(bandwatch(['migrate'], env).stdout).toContain(`0 applied, ${n} already applied`);
 
     const dry = bandwatch(['inventory', 'apply', 'config.yaml', '--dry-run'], env);
     expect(dry.code).toBe(0);

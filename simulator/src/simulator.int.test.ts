@@ -263,18 +263,15 @@ describe('simulated router', () => {
 
 describe('scale', () => {
   it('starts a router with 10,000 interfaces and answers for the last one', async () => {
-    const t0 = performance.now();
     const big10k = await startSimulator(parseProfile({ devices: [{ name: 'big', port: 0, community: 'public', generate: { count: 10000, name_template: 'ether2.{n}', speed_mbps: 100 } }] }), {
       logger: silentLogger(),
     });
-    const startMs = performance.now() - t0;
     const s = snmp.createSession('127.0.0.1', 'public', { port: big10k.devices[0]!.port, version: snmp.Version2c, timeout: 2000, retries: 0 });
     try {
       const [n, c, hs] = await get(s, [`${OID.ifName}.10000`, `${OID.ifHCIn}.10000`, `${OID.ifHighSpeed}.10000`]);
       expect(String(n?.value)).toBe('ether2.10000');
       expect(c?.type).toBe(snmp.ObjectType.Counter64);
       expect(hs?.value).toBe(100);
-      expect(startMs).toBeLessThan(30000);
       // A full walk with the real snmpbulkwalk sees every row once, in order,
       // and ends at the column's end (the simulator's own GETNEXT index).
       const walked = await new Promise<string>((resolve, reject) => {
