@@ -286,7 +286,6 @@ describe('scale', () => {
       expect(rows[0]).toBe(`.${OID.ifName}.1 "ether2.1"`);
       expect(rows[9999]).toBe(`.${OID.ifName}.10000 "ether2.10000"`);
       expect(rows.map((r) => Number(r.split(' ')[0]?.split('.').pop()))).toEqual(Array.from({ length: 10000 }, (_v, i) => i + 1));
-      console.log(`simulator: 10,000 interfaces ready in ${startMs.toFixed(0)} ms`);
     } finally {
       s.close();
       await big10k.stop();
