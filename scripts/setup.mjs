@@ -16,6 +16,7 @@ const DEBIAN_PACKAGES = [
   'iputils-ping',
   'iproute2',
   'iperf3',
+  'nftables',
   'chromium',
   'victoria-metrics',
   'prometheus-snmp-exporter',

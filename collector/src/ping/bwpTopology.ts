@@ -81,3 +81,26 @@ export function shape(side: Side, o: { rateKbit: number; burstBytes: number; lim
 export function unshape(side: Side): void {
   tc(['qdisc', 'del', 'dev', BWP[side].root, 'root'], true);
 }
+
+function nft(ns: string, args: string[], allowFail = false): void {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', ...args], { encoding: 'utf8' });
+  if (r.status !== 0 && !allowFail) throw new Error(`nft ${args.join(' ')} (in ${ns}): ${r.stderr.trim()}`);
+}
+
+/**
+ * Drops exactly one echo request in every `n` that reach one side (nftables
+ * `numgen inc mod n`, inside that side's namespace). Unlike a shaper's drops,
+ * which depend on sub-millisecond timing, this loss is the same for any
+ * prober: a round of k·n probes always loses exactly k of them.
+ */
+export function dropEveryNth(side: Side, n: number): void {
+  const ns = BWP[side].ns;
+  nft(ns, ['delete', 'table', 'inet', 'bwploss'], true);
+  nft(ns, ['add', 'table', 'inet', 'bwploss']);
+  nft(ns, ['add', 'chain', 'inet', 'bwploss', 'input', '{ type filter hook input priority 0; }']);
+  nft(ns, ['add', 'rule', 'inet', 'bwploss', 'input', 'icmp', 'type', 'echo-request', 'numgen', 'inc', 'mod', String(n), '0', 'drop']);
+}
+
+export function stopDropping(side: Side): void {
+  nft(BWP[side].ns, ['delete', 'table', 'inet', 'bwploss'], true);
+}
