@@ -54,6 +54,27 @@ function pollingFingerprint(inv: Inventory, shardDevices: ReadonlySet<string>): 
   });
 }
 
+/** Calls `fn` until it succeeds (1 s doubling to 30 s between tries); undefined once `signal` aborts. */
+async function retryUntilAborted<T>(fn: () => Promise<T>, signal: AbortSignal, onError: (err: unknown, retryInMs: number) => void): Promise<T | undefined> {
+  let delayMs = 1000;
+  while (!signal.aborted) {
+    try {
+      return await fn();
+    } catch (err) {
+      onError(err, delayMs);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delayMs);
+        signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          resolve();
+        }, { once: true });
+      });
+      delayMs = Math.min(delayMs * 2, 30_000);
+    }
+  }
+  return undefined;
+}
+
 export async function runCollector(config: Config, options: RunCollectorOptions): Promise<void> {
   const log = options.logger;
   const startedWallMs = Date.now();
@@ -205,7 +226,14 @@ export async function runCollector(config: Config, options: RunCollectorOptions)
   };
 
   try {
-    await loadInventory(await readInventory(pool));
+    // Postgres may be down when the collector starts (a restart during a
+    // database outage): wait for it with backoff instead of exiting.
+    const first = await retryUntilAborted(() => readInventory(pool), options.signal, (err, retryInMs) => {
+      metrics.inventoryRefreshErrors.inc();
+      log.warn({ err: errorMessage(err), kind: errorKind(err), retryInSeconds: retryInMs / 1000 }, 'cannot read the inventory yet; retrying');
+    });
+    if (first === undefined) return;
+    await loadInventory(first);
     // Resume the current bucket if a previous run stored part of it.
     for (const row of await readUsageBucket(pool, rollup.bucketStart(Date.now()))) rollup.seed(row);
 

@@ -61,7 +61,10 @@ export async function freeUdpPort(): Promise<number> {
 }
 
 export function makeTempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `bandwatch-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `bandwatch-${prefix}-`));
+  // Servers such as PostgreSQL run as their own user and must reach into it.
+  chmodSync(dir, 0o755);
+  return dir;
 }
 
 export async function sleep(ms: number): Promise<void> {
@@ -198,7 +201,10 @@ export async function startPostgres(options: { database?: string; dir?: string; 
   }
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     const init = runAsPostgres(initdb, ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
-    if (init.status !== 0) throw new Error(`initdb failed: ${String(init.stderr)}`);
+    if (init.status !== 0) {
+      const hint = /Permission denied/.test(String(init.stderr)) ? ` (the postgres user must be able to enter every parent directory of ${dir})` : '';
+      throw new Error(`initdb failed: ${String(init.stderr).trim()}${hint}`);
+    }
   }
   const start = runAsPostgres(pgCtl, [
     '-D',
