@@ -285,15 +285,17 @@ export class SimDevice {
     });
 
     const col = (number: number, name: string, type: number, maxAccess = RO) => ({ number, name, type, maxAccess });
-    const columns = (entry: string, numbers: number[]) => {
-      for (const n of numbers) this.segments.push({ kind: 'column', prefix: parseOid(`${entry}.${n}`) });
+    // The walk index serves exactly the columns the provider declares.
+    const columns = <C extends { number: number }>(entry: string, declared: C[]): C[] => {
+      for (const c of declared) this.segments.push({ kind: 'column', prefix: parseOid(`${entry}.${c.number}`) });
+      return declared;
     };
     mib.registerProvider({
       name: 'ifTable',
       type: snmp.MibProviderType.Table,
       oid: OID.ifTable,
       maxAccess: NA,
-      tableColumns: [
+      tableColumns: columns(OID.ifTable, [
         col(1, 'ifIndex', T.Integer as number),
         col(2, 'ifDescr', T.OctetString as number),
         col(3, 'ifType', T.Integer as number),
@@ -305,18 +307,17 @@ export class SimDevice {
         col(9, 'ifLastChange', T.TimeTicks as number),
         col(10, 'ifInOctets', T.Counter as number),
         col(16, 'ifOutOctets', T.Counter as number),
-      ],
+      ]),
       tableIndex: [{ columnName: 'ifIndex' }],
       handler: (r) => this.fillIfTable(r),
     });
-    columns(OID.ifTable, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16]);
     if (this.profile.if_xtable) {
       mib.registerProvider({
         name: 'ifXTable',
         type: snmp.MibProviderType.Table,
         oid: OID.ifXTable,
         maxAccess: NA,
-        tableColumns: [
+        tableColumns: columns(OID.ifXTable, [
           col(1, 'ifName', T.OctetString as number),
           col(6, 'ifHCInOctets', T.Counter64 as number),
           col(10, 'ifHCOutOctets', T.Counter64 as number),
@@ -324,11 +325,10 @@ export class SimDevice {
           col(17, 'ifConnectorPresent', T.Integer as number),
           col(18, 'ifAlias', T.OctetString as number),
           col(19, 'ifCounterDiscontinuityTime', T.TimeTicks as number),
-        ],
+        ]),
         tableAugments: 'ifTable',
         handler: (r) => this.fillIfXTable(r),
       });
-      columns(OID.ifXTable, [1, 6, 10, 15, 17, 18, 19]);
     }
     scalar('snmpEngineBoots', `${OID.snmpEngine}.2`, T.Integer as number, 1);
     scalar('snmpEngineTime', `${OID.snmpEngine}.3`, T.Integer as number, 0, (r) => {

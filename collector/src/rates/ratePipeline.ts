@@ -1,3 +1,4 @@
+import { extractVlanId } from '../snmp/binding';
 import { MEASUREMENTS, type InterfaceSample, type RateResult, type ResellerRateSnapshot, type SeriesPoint } from '../contracts';
 import { RateEngine, type RateOptions } from './rateEngine';
 import { ResellerAggregator, deviceTotal, type DeviceTotal, type ResellerAggregate } from './resellerAggregator';
@@ -72,8 +73,9 @@ export interface PipelineOutput {
 
 /** VLAN id from names like ether1.10, vlan10, Gi0/0/1.10, Vlan-interface10; '' when there is none. */
 export function vlanTag(ifName: string): string {
-  const m = /(?:\.|vlan[-_ ]?(?:interface)?|vl)(\d{1,4})$/i.exec(ifName);
-  return m && Number(m[1]) >= 1 && Number(m[1]) <= 4094 ? String(Number(m[1])) : '';
+  // The same parser that binds vlan_id rules, so the tag always names the VLAN the rule meant.
+  const id = extractVlanId(ifName);
+  return id === null ? '' : String(id);
 }
 
 export class RatePipeline {

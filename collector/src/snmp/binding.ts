@@ -36,8 +36,8 @@ export type BindingOutcome =
 // bond0.30, Port-channel1.200. For stacked tags (ether1.10.20) the innermost
 // (customer) tag is the last one, which is what a reseller is sold.
 const DOT_SUFFIX = /^.*[^.]\.(\d{1,4})$/;
-// SVI-style names: vlan10, Vlan10, VLAN 10, vlan-10, vlan_10, Vl10 (Cisco short form).
-const VLAN_IF = /^(?:vlan|vl)[-_. ]?(\d{1,4})$/i;
+// SVI-style names: vlan10, Vlan10, VLAN 10, vlan-10, vlan_10, Vl10 (Cisco short form), Vlan-interface10 (H3C/Huawei).
+const VLAN_IF = /^(?:vlan|vl)[-_. ]?(?:interface)?(\d{1,4})$/i;
 
 /** The VLAN id an interface name carries, or null when it carries none. */
 export function extractVlanId(name: string): number | null {
