@@ -3,6 +3,21 @@
  * run. Each suite prints its own table with ratios; nothing here asserts a
  * timing. `npm run bench -- snmp` runs one suite.
  */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+// Measure under the node flags the collector runs with: those on the
+// bandwatch bin's shebang line. Re-run this script with them when missing.
+const shebang = readFileSync(new URL('../cli/bin/bandwatch.mjs', import.meta.url), 'utf8').split('\n', 1)[0] ?? '';
+const binFlags = shebang.split(/\s+/).filter((w) => w.startsWith('--'));
+const missing = binFlags.filter((f) => !process.execArgv.includes(f));
+if (missing.length > 0) {
+  const r = spawnSync(process.execPath, [...missing, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+console.log(`node flags: ${binFlags.join(' ') || '(none)'} (as the bandwatch bin runs)`);
+
 const SUITES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   snmp: () => import('./snmp'),
   ping: () => import('./ping'),

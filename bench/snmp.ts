@@ -108,6 +108,7 @@ async function benchPoller(port: number, maxVarbindsPerPdu: number): Promise<{ r
       max_varbinds_per_pdu: maxVarbindsPerPdu,
       max_in_flight_per_device: 2,
       max_concurrent_requests: 200,
+      fast_get: true,
       auths: { v2: { version: '2c', community: new Secret('public'), security_level: 'authPriv', auth_protocol: 'sha', priv_protocol: 'aes' } },
     },
     collector: { poll_interval_seconds: 3600, discovery_interval_seconds: 86400, rollup_interval_seconds: 300, overspeed_tolerance_percent: 5, shard: { index: 0, count: 1 }, http: { listen: '127.0.0.1', port: 9105 } },

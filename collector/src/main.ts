@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createPool, errorKind, errorMessage, readInventory, type Config, type Inventory, type Logger, type Pool } from '@bandwatch/core';
+import { createInventoryReader, createPool, errorKind, errorMessage, type Config, type Inventory, type Logger, type Pool } from '@bandwatch/core';
 import { createCollectorApp, listen, type RunningHttp } from './http/collectorHttp';
 import { evaluateHealth } from './http/health';
 import { createSeriesWriter, type InfluxSeriesWriter } from './influx/influxWriter';
@@ -201,7 +201,10 @@ export async function runCollector(config: Config, options: RunCollectorOptions)
     scheduler.start();
   };
 
+  const inventoryReader = createInventoryReader(pool);
+  let loaded: Inventory | undefined;
   const loadInventory = async (inv: Inventory): Promise<void> => {
+    loaded = inv;
     const ispSlug = new Map(inv.isps.map((i) => [i.id, i.slug]));
     resellerIsp = new Map(inv.resellers.map((r) => [r.id, r.ispId]));
     pipeline.setInventory({
@@ -228,7 +231,7 @@ export async function runCollector(config: Config, options: RunCollectorOptions)
   try {
     // Postgres may be down when the collector starts (a restart during a
     // database outage): wait for it with backoff instead of exiting.
-    const first = await retryUntilAborted(() => readInventory(pool), options.signal, (err, retryInMs) => {
+    const first = await retryUntilAborted(() => inventoryReader.read(), options.signal, (err, retryInMs) => {
       metrics.inventoryRefreshErrors.inc();
       log.warn({ err: errorMessage(err), kind: errorKind(err), retryInSeconds: retryInMs / 1000 }, 'cannot read the inventory yet; retrying');
     });
@@ -242,8 +245,10 @@ export async function runCollector(config: Config, options: RunCollectorOptions)
       setInterval(() => {
         // One refresh at a time: a slow Postgres must not start two schedulers.
         if (refreshing) return;
-        refreshing = readInventory(pool)
-          .then((inv) => loadInventory(inv))
+        refreshing = inventoryReader
+          .read()
+          // The reader hands back the same object while nothing changed: nothing to rebuild.
+          .then((inv) => (inv === loaded ? undefined : loadInventory(inv)))
           .catch((err: unknown) => {
             metrics.inventoryRefreshErrors.inc();
             log.warn({ err: errorMessage(err), kind: errorKind(err) }, 'inventory refresh failed; keeping the last good inventory');

@@ -90,6 +90,7 @@ export class SimDevice {
   /** Requests dropped, delayed or refused as tooBig by faults, for tests that check a fault was hit. */
   readonly faultHits = { dropped: 0, delayed: 0, tooBig: 0 };
   private bootMs = Date.now();
+  private requestNowMs: number | undefined;
   private agent: Agent | undefined;
   private socket: Socket | undefined;
   private readonly byIndex = new Map<number, SimInterfaceState>();
@@ -273,7 +274,7 @@ export class SimDevice {
     scalar('sysDescr', `${OID.system}.1`, T.OctetString as number, this.profile.sys_descr);
     scalar('sysObjectID', `${OID.system}.2`, T.OID as number, this.profile.sys_object_id);
     scalar('sysUpTime', `${OID.system}.3`, T.TimeTicks as number, 0, (r) => {
-      r.instanceNode.value = this.sysUpTimeTicks();
+      r.instanceNode.value = this.sysUpTimeTicks(this.requestNow());
       r.done();
     });
     scalar('sysContact', `${OID.system}.4`, T.OctetString as number, 'noc@example.net');
@@ -382,11 +383,25 @@ export class SimDevice {
     }
   }
 
+  /**
+   * One instant per event-loop turn: the agent answers all varbinds of a
+   * request in one turn, so they read the counters at the same time, as a
+   * router's snapshot does (a millisecond boundary between two varbinds
+   * would otherwise give them different values).
+   */
+  private requestNow(): number {
+    if (this.requestNowMs === undefined) {
+      this.requestNowMs = Date.now();
+      queueMicrotask(() => (this.requestNowMs = undefined));
+    }
+    return this.requestNowMs;
+  }
+
   private fillIfTable(r: MibRequest): void {
     const a = r.address;
     const s = this.byIndex.get(a[a.length - 1] as number);
     if (s) {
-      const now = Date.now();
+      const now = this.requestNow();
       switch (a[a.length - 2]) {
         case 8:
           r.instanceNode.value = s.operStatus;
@@ -411,7 +426,7 @@ export class SimDevice {
     const a = r.address;
     const s = this.byIndex.get(a[a.length - 1] as number);
     if (s) {
-      const now = Date.now();
+      const now = this.requestNow();
       switch (a[a.length - 2]) {
         case 6:
           r.instanceNode.value = counter64(counterAt(s.in, s.frozen, now));

@@ -75,6 +75,9 @@ interface Batch {
   points: number;
 }
 
+/** Lines joined into one flat chunk while a batch is being built. */
+const CHUNK_LINES = 256;
+
 type FailureKind = 'timeout' | 'connection' | 'http_5xx' | 'http_4xx';
 
 function classify(err: unknown): { kind: FailureKind; retry: boolean } {
@@ -98,7 +101,13 @@ export class InfluxSeriesWriter implements SeriesWriter {
   private readonly log: Logger;
   private readonly hooks: WriterHooks;
 
-  private lines: string[] = [];
+  // The batch being built: the latest lines, and the older ones already
+  // joined into flat chunks. A line held on its own is a tree of small
+  // strings; joined early, a few hundred become one flat string, which is
+  // what survives until the batch is sent (far less for the GC to copy).
+  private recent: string[] = [];
+  private chunks: string[] = [];
+  private pendingLines = 0;
   private queue: Batch[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private sending: Promise<void> | undefined;
@@ -142,10 +151,17 @@ export class InfluxSeriesWriter implements SeriesWriter {
     if (this.closed) throw new KindedError('internal', 'influx writer: write after close');
     for (const p of points) {
       const line = toLine(p);
-      if (line !== undefined) this.lines.push(line);
-      if (this.lines.length >= this.options.batchSize) this.cut();
+      if (line !== undefined) {
+        this.recent.push(line);
+        this.pendingLines++;
+        if (this.recent.length >= CHUNK_LINES) {
+          this.chunks.push(this.recent.join('\n'));
+          this.recent = [];
+        }
+      }
+      if (this.pendingLines >= this.options.batchSize) this.cut();
     }
-    if (this.lines.length > 0 && !this.flushTimer) {
+    if (this.pendingLines > 0 && !this.flushTimer) {
       this.flushTimer = setTimeout(() => {
         this.flushTimer = undefined;
         this.cut();
@@ -178,7 +194,7 @@ export class InfluxSeriesWriter implements SeriesWriter {
     const deadline = Date.now() + timeoutMs;
     await this.flush();
     while (Date.now() < deadline) {
-      if (this.queue.length === 0 && this.spool.isEmpty && this.lines.length === 0) return true;
+      if (this.queue.length === 0 && this.spool.isEmpty && this.pendingLines === 0) return true;
       await new Promise((r) => setTimeout(r, 50));
     }
     return false;
@@ -189,7 +205,7 @@ export class InfluxSeriesWriter implements SeriesWriter {
       ...this.state,
       spoolBytes: this.spool.bytes,
       spoolPoints: this.spool.points,
-      queuedPoints: this.queue.reduce((n, b) => n + b.points, 0) + this.lines.length,
+      queuedPoints: this.queue.reduce((n, b) => n + b.points, 0) + this.pendingLines,
     };
   }
 
@@ -198,13 +214,23 @@ export class InfluxSeriesWriter implements SeriesWriter {
       clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
     }
-    if (this.lines.length === 0) return;
-    const batch: Batch = { body: `${this.lines.join('\n')}\n`, points: this.lines.length };
-    this.lines = [];
+    const batch = this.takeBatch();
+    if (!batch) return;
     // While the spool holds older data, a new batch queues behind it on disk.
     if (this.state.failing || !this.spool.isEmpty) this.appendToSpool(batch);
     else this.queue.push(batch);
     this.kick();
+  }
+
+  /** The lines written since the last batch, as one batch (undefined when there are none). */
+  private takeBatch(): Batch | undefined {
+    if (this.pendingLines === 0) return undefined;
+    if (this.recent.length > 0) this.chunks.push(this.recent.join('\n'));
+    const batch: Batch = { body: `${this.chunks.join('\n')}\n`, points: this.pendingLines };
+    this.recent = [];
+    this.chunks = [];
+    this.pendingLines = 0;
+    return batch;
   }
 
   private kick(): void {
@@ -285,10 +311,8 @@ export class InfluxSeriesWriter implements SeriesWriter {
     const pending = this.queue;
     this.queue = [];
     for (const b of pending) this.appendToSpool(b);
-    if (this.closed && this.lines.length > 0) {
-      this.appendToSpool({ body: `${this.lines.join('\n')}\n`, points: this.lines.length });
-      this.lines = [];
-    }
+    const rest = this.closed ? this.takeBatch() : undefined;
+    if (rest) this.appendToSpool(rest);
   }
 
   private appendToSpool(batch: Batch): void {

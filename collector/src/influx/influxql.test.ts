@@ -84,4 +84,15 @@ describe('line protocol', () => {
   ])('%s', (_n, point, expected) => {
     expect(toLine(point)).toBe(expected);
   });
+
+  it('a frozen tags object gives the same line as a plain one, per measurement, and unsorted fields are sorted', () => {
+    const plain = { target: '127.0.0.1', reseller: 'acme net', isp: 'nw' };
+    const frozen = Object.freeze({ ...plain });
+    const point = (measurement: string, tags: Record<string, string>) => ({ measurement, tags, fields: { sent: 3n, loss_pct: 0 }, timestampMs: 7 });
+    for (const m of ['ping', 'ping', 'other m']) {
+      expect(toLine(point(m, frozen))).toBe(toLine(point(m, plain)));
+    }
+    expect(toLine(point('ping', frozen))).toBe('ping,isp=nw,reseller=acme\\ net,target=127.0.0.1 loss_pct=0,sent=3i 7');
+    expect(toLine(point('other m', frozen))).toBe('other\\ m,isp=nw,reseller=acme\\ net,target=127.0.0.1 loss_pct=0,sent=3i 7');
+  });
 });

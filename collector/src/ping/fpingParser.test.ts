@@ -50,4 +50,13 @@ describe('parseFpingOutput (real fping 5.1 output)', () => {
     expect(results[1]).toMatchObject({ sent: 2, received: 1 });
     expect(unparsed).toEqual(['fping: some warning']);
   });
+
+  it('lines out of the target order are matched by name', () => {
+    const lines = testdata('fping-all-up.stderr').trimEnd().split('\n').reverse().join('\n');
+    const targets = ['127.0.1.10', '127.0.1.11', '127.0.1.20', '127.0.1.30', '127.0.2.10', '127.0.2.20', '::1'];
+    const inOrder = parseFpingOutput(testdata('fping-all-up.stderr'), targets, 3).results;
+    const reversed = parseFpingOutput(lines, targets, 3);
+    expect(reversed.unparsed).toEqual([]);
+    expect(reversed.results).toEqual(inOrder);
+  });
 });

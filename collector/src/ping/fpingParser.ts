@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { errorResult, summarise, type ProbeResult } from './types';
+import { errorResult, fromRtts, type ProbeResult } from './types';
 
 /*
  * Parser for `fping -C N -q` output (fping 5.1), which goes to stderr:
@@ -14,19 +14,35 @@ import { errorResult, summarise, type ProbeResult } from './types';
 
 const VALUE = /^(?:-|\d+(?:\.\d+)?)$/;
 
-/** `target<spaces> : v v v` → target and per-probe RTTs; undefined for any other line. Hand-rolled: 10k lines a round. */
-function resultLine(line: string): { target: string; probes: Array<number | null> } | undefined {
+/**
+ * `target<spaces> : v v v` → a ProbeResult; undefined for any other line.
+ * Hand-rolled (10k lines a round): scans the line once, and builds the
+ * result directly instead of an intermediate probe list.
+ */
+function resultLine(line: string): ProbeResult | undefined {
   const sep = line.indexOf(' : ');
   if (sep <= 0) return undefined;
-  const target = line.slice(0, sep).trimEnd();
+  let end = sep;
+  while (end > 0 && line.charCodeAt(end - 1) === 32) end--;
+  const target = line.slice(0, end);
   if (target === '' || target.includes(' ')) return undefined;
-  const probes: Array<number | null> = [];
-  for (const v of line.slice(sep + 3).split(' ')) {
-    if (v === '') continue;
-    if (!VALUE.test(v)) return undefined;
-    probes.push(v === '-' ? null : Number(v));
+  const rtts: number[] = [];
+  let sent = 0;
+  let pos = sep + 3;
+  while (pos < line.length) {
+    let next = line.indexOf(' ', pos);
+    if (next < 0) next = line.length;
+    if (next > pos) {
+      const v = line.slice(pos, next);
+      if (v !== '-') {
+        if (!VALUE.test(v)) return undefined;
+        rtts.push(Number(v));
+      }
+      sent++;
+    }
+    pos = next + 1;
   }
-  return probes.length > 0 ? { target, probes } : undefined;
+  return sent > 0 ? fromRtts(target, sent, rtts) : undefined;
 }
 
 export interface FpingParse {
@@ -41,7 +57,13 @@ export interface FpingParse {
  * so the caller always sees every target.
  */
 export function parseFpingOutput(stderr: string, targets: readonly string[], count: number): FpingParse {
-  const wanted = new Set(targets);
+  // fping prints its summary lines in the order of its target list, so each
+  // line is first checked against the next expected target (a plain string
+  // compare); only lines out of that order go through the lookup tables.
+  const inOrder: Array<ProbeResult | undefined> = new Array<ProbeResult | undefined>(targets.length);
+  let next = 0;
+  let wantedSet: Set<string> | undefined;
+  const wanted = (t: string) => (wantedSet ??= new Set(targets)).has(t);
   const byTarget = new Map<string, ProbeResult>();
   const errors = new Map<string, string>();
   const unparsed: string[] = [];
@@ -49,20 +71,29 @@ export function parseFpingOutput(stderr: string, targets: readonly string[], cou
     const line = raw.trimEnd();
     if (line === '') continue;
     const r = resultLine(line);
-    if (r && wanted.has(r.target)) {
-      byTarget.set(r.target, summarise(r.target, r.probes));
-      continue;
+    if (r) {
+      if (r.target === targets[next]) {
+        // The caller's own string: its hash is already computed for lookups.
+        r.target = targets[next] as string;
+        inOrder[next++] = r;
+        continue;
+      }
+      if (wanted(r.target)) {
+        byTarget.set(r.target, r);
+        continue;
+      }
     }
     const sep = line.indexOf(': ');
-    if (sep > 0 && wanted.has(line.slice(0, sep))) {
+    if (sep > 0 && wanted(line.slice(0, sep))) {
       errors.set(line.slice(0, sep), line.slice(sep + 2));
       continue;
     }
     unparsed.push(line);
   }
   const results: ProbeResult[] = [];
-  for (const t of targets) {
-    const r = byTarget.get(t);
+  for (let i = 0; i < targets.length; i++) {
+    const t = targets[i] as string;
+    const r = inOrder[i] ?? byTarget.get(t);
     if (r) {
       // fping -C prints one value per probe sent; a short line (fping killed
       // mid-write) counts the probes it does not show as lost, never as sent-and-fine.

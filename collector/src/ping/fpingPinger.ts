@@ -23,10 +23,17 @@ export interface FpingPingerOptions {
  */
 export function createFpingPinger(options: FpingPingerOptions = {}): Pinger {
   const fping = options.fpingPath ?? 'fping';
+  // The monitor hands over the same list every round until the inventory
+  // changes: dedupe it and build the file's text once per list.
+  let last: { targets: readonly string[]; unique: string[]; text: string } | undefined;
   return {
     name: 'fping',
     async probe(targets: readonly string[], o: ProbeOptions): Promise<ProbeResult[]> {
-      const unique = [...new Set(targets)];
+      if (last?.targets !== targets) {
+        const unique = [...new Set(targets)];
+        last = { targets, unique, text: unique.join('\n') + '\n' };
+      }
+      const { unique, text } = last;
       if (unique.length === 0) return [];
       // Targets in and results out through files, not pipes: fping writes its
       // stderr unbuffered, one write() per field, and reading 10k targets'
@@ -36,7 +43,7 @@ export function createFpingPinger(options: FpingPingerOptions = {}): Pinger {
       try {
         const targetsFile = join(dir, 'targets');
         const outFile = join(dir, 'out');
-        await writeFile(targetsFile, unique.join('\n') + '\n');
+        await writeFile(targetsFile, text);
         const args = [
           '-C', String(o.count),
           '-q',

@@ -91,43 +91,70 @@ export function step(
 ): { next: TargetLinkState; transition?: Transition } {
   const lowTrafficSinceMs = nextLowTrafficSince(prev.lowTrafficSinceMs, rate, p, nowMs);
   let next: TargetLinkState;
-  let reason: string;
+  // Runs every round for every target: the state is decided first, and the
+  // reason (a formatted string) only when there is a transition to explain.
+  let degradedNow = false;
   if (obs.kind === 'error') {
     // Nothing was measured: all counters restart, so a target that becomes
     // probe-able again is judged on fresh rounds only.
     next = { ...initialState(prev.sinceMs), state: 'UNKNOWN', lowTrafficSinceMs, lastError: obs.message };
-    reason = `cannot probe: ${obs.message}`;
   } else if (obs.lossPercent >= 100) {
     const failures = prev.consecutiveFailures + 1;
-    const state = failures >= p.downAfterFailures ? 'DOWN' : prev.state;
-    next = { ...prev, state, consecutiveFailures: failures, consecutiveSuccesses: 0, consecutiveDegraded: 0, consecutiveClean: 0, lowTrafficSinceMs, lastError: null };
-    reason = `${failures} consecutive rounds without a reply`;
+    next = {
+      state: failures >= p.downAfterFailures ? 'DOWN' : prev.state,
+      sinceMs: prev.sinceMs,
+      consecutiveFailures: failures,
+      consecutiveSuccesses: 0,
+      consecutiveDegraded: 0,
+      consecutiveClean: 0,
+      lowTrafficSinceMs,
+      lastError: null,
+    };
   } else {
-    const degradedNow = isDegradedRound(obs, p);
+    degradedNow = isDegradedRound(obs, p);
     const successes = prev.consecutiveSuccesses + 1;
     const degraded = degradedNow ? prev.consecutiveDegraded + 1 : 0;
     const clean = degradedNow ? 0 : prev.consecutiveClean + 1;
     let state: LinkStateName;
-    if (prev.state === 'DOWN' && successes < p.upAfterSuccesses) {
-      state = 'DOWN';
-      reason = `${successes} of ${p.upAfterSuccesses} answered rounds needed to leave DOWN`;
-    } else if (degraded >= p.degradedRounds || (prev.state === 'DEGRADED' && clean < p.upAfterSuccesses)) {
-      state = 'DEGRADED';
-      reason = degradedNow
-        ? `loss ${obs.lossPercent.toFixed(1)} % / rtt ${obs.rttAvgMs?.toFixed(2) ?? '-'} ms above thresholds for ${degraded} rounds`
-        : `${clean} of ${p.upAfterSuccesses} clean rounds needed to leave DEGRADED`;
-    } else if (lowTrafficSinceMs !== null && nowMs - lowTrafficSinceMs >= p.idleMinutes * 60_000) {
-      state = 'IDLE';
-      reason = `reseller traffic below ${p.idleFloorMbps} Mbps for ${p.idleMinutes} min`;
-    } else {
-      state = 'UP';
-      reason = prev.state === 'DOWN' ? `${successes} consecutive answered rounds` : 'answering within thresholds';
-    }
-    next = { ...prev, state, consecutiveFailures: 0, consecutiveSuccesses: successes, consecutiveDegraded: degraded, consecutiveClean: clean, lowTrafficSinceMs, lastError: null };
+    if (prev.state === 'DOWN' && successes < p.upAfterSuccesses) state = 'DOWN';
+    else if (degraded >= p.degradedRounds || (prev.state === 'DEGRADED' && clean < p.upAfterSuccesses)) state = 'DEGRADED';
+    else if (lowTrafficSinceMs !== null && nowMs - lowTrafficSinceMs >= p.idleMinutes * 60_000) state = 'IDLE';
+    else state = 'UP';
+    next = {
+      state,
+      sinceMs: prev.sinceMs,
+      consecutiveFailures: 0,
+      consecutiveSuccesses: successes,
+      consecutiveDegraded: degraded,
+      consecutiveClean: clean,
+      lowTrafficSinceMs,
+      lastError: null,
+    };
   }
-  if (next.state === prev.state) return { next: { ...next, sinceMs: prev.sinceMs } };
+  if (next.state === prev.state) {
+    next.sinceMs = prev.sinceMs;
+    return { next };
+  }
   next.sinceMs = nowMs;
-  return { next, transition: { from: prev.state, to: next.state, reason } };
+  return { next, transition: { from: prev.state, to: next.state, reason: transitionReason(prev, next, obs, p, degradedNow) } };
+}
+
+/** Why `step` moved from `prev` to `next`, in words for link_events and the log. */
+function transitionReason(prev: TargetLinkState, next: TargetLinkState, obs: RoundObservation, p: StateMachineParams, degradedNow: boolean): string {
+  if (obs.kind === 'error') return `cannot probe: ${obs.message}`;
+  if (obs.lossPercent >= 100) return `${next.consecutiveFailures} consecutive rounds without a reply`;
+  switch (next.state) {
+    case 'DOWN':
+      return `${next.consecutiveSuccesses} of ${p.upAfterSuccesses} answered rounds needed to leave DOWN`;
+    case 'DEGRADED':
+      return degradedNow
+        ? `loss ${obs.lossPercent.toFixed(1)} % / rtt ${obs.rttAvgMs?.toFixed(2) ?? '-'} ms above thresholds for ${next.consecutiveDegraded} rounds`
+        : `${next.consecutiveClean} of ${p.upAfterSuccesses} clean rounds needed to leave DEGRADED`;
+    case 'IDLE':
+      return `reseller traffic below ${p.idleFloorMbps} Mbps for ${p.idleMinutes} min`;
+    default:
+      return prev.state === 'DOWN' ? `${next.consecutiveSuccesses} consecutive answered rounds` : 'answering within thresholds';
+  }
 }
 
 /**

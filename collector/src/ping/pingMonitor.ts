@@ -1,6 +1,5 @@
-import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { errorMessage, readInventory, type Config, type Inventory, type LinkStateName, type Logger, type Pool } from '@bandwatch/core';
+import { createInventoryReader, errorMessage, type Config, type Inventory, type LinkStateName, type Logger, type Pool } from '@bandwatch/core';
 import type { Registry } from 'prom-client';
 import { LINK_STATE_CODES, MEASUREMENTS, type ResellerRateSnapshot, type SeriesPoint, type SeriesWriter } from '../contracts';
 import { choosePinger } from './choosePinger';
@@ -78,18 +77,37 @@ export interface PingMonitor {
 /** Everything known about one target; the metrics scrape and states() read it in place. */
 interface Tracked extends TargetSample {
   resellerIpId: string;
+  ispId: string;
   resellerId: string;
   address: string;
+  /** The address's family, or why it can never be probed (checked when the inventory is read). */
+  check: ReturnType<typeof classifyTarget>;
   link: TargetLinkState;
   jitter: JitterWindow;
   sent: number;
   received: number;
   error: string | null;
+  /** This round's result while the round is being processed. */
+  result: ProbeResult | undefined;
+}
+
+/** The inventory turned into what a round needs; rebuilt only when the inventory is re-read. */
+interface Prepared {
+  inventory: Inventory;
+  /** Every target, in inventory order. */
+  order: Tracked[];
+  /** Probe-able address → its targets (two reseller IPs may share an address). */
+  byAddress: Map<string, Tracked[]>;
+  /** Distinct probe-able addresses, without and with the IPv6 ones. */
+  probeV4: string[];
+  probeAll: string[];
+  resellers: Array<{ resellerId: string; isp: string; reseller: string; targets: Tracked[] }>;
 }
 
 const IPV6_CHECK_EVERY_MS = 60_000;
 const MAX_PENDING_EVENTS = 100_000;
 const LINK_STATE_REFRESH_MS = 60_000;
+const WRITE_SLICE = 500;
 
 function resumed(stored: StoredLinkState | undefined, nowMs: number, idleWindowMs: number): TargetLinkState {
   const fresh = initialState(nowMs);
@@ -108,6 +126,9 @@ function resumed(stored: StoredLinkState | undefined, nowMs: number, idleWindowM
 // Integer fields are bigint in SeriesPoint; the values are tiny, so reuse them.
 const SMALL_BIGINTS = Array.from({ length: 64 }, (_, i) => BigInt(i));
 const bigint = (n: number): bigint => SMALL_BIGINTS[n] ?? BigInt(n);
+// The series keeps fping's resolution (1 µs); a float with 17 digits costs
+// more to print than the rest of the line.
+const micro = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 /**
  * Probes every reseller IP once per `ping.interval_seconds`, runs the link
@@ -134,9 +155,9 @@ export function startPingMonitor(options: PingMonitorOptions): PingMonitor {
     idleMinutes: cfg.idle.minutes,
   };
   const intervalMs = cfg.interval_seconds * 1000;
+  const inventoryReader = createInventoryReader(options.pool);
   let lastInventory: Inventory | undefined;
-  // Classification is pure and addresses rarely change: remember it (pruned with the inventory).
-  const classified = new Map<string, ReturnType<typeof classifyTarget>>();
+  let prepared: Prepared | undefined;
   // When each healthy target's link_state row was last written (see below).
   const lastWrittenMs = new Map<string, number>();
   let pendingEvents: LinkEventRow[] = [];
@@ -171,7 +192,8 @@ export function startPingMonitor(options: PingMonitorOptions): PingMonitor {
     const now = performance.now();
     if (lastInventory && now - inventoryReadAtMs < cfg.inventory_refresh_seconds * 1000 - intervalMs / 2) return lastInventory;
     try {
-      lastInventory = await readInventory(options.pool);
+      // Same object back while nothing changed: the round then skips prepare().
+      lastInventory = await inventoryReader.read();
       inventoryReadAtMs = now;
     } catch (err) {
       metrics.storageErrors.inc({ store: 'inventory' });
@@ -185,6 +207,88 @@ export function startPingMonitor(options: PingMonitorOptions): PingMonitor {
       ipv6 = { available: await ipv6Available(cfg.netns).catch(() => false), checkedAtMs: nowMs };
     }
     return ipv6.available;
+  }
+
+  /**
+   * Everything about the targets that changes only with the inventory:
+   * addresses checked, labels built, reseller groups, the probe lists. A
+   * round then only probes and steps. Targets that left the inventory are
+   * forgotten here, with their series.
+   */
+  function prepare(inv: Inventory, resume: Map<string, StoredLinkState>, nowMs: number): Prepared {
+    const isps = new Map(inv.isps.map((i) => [i.id, i.slug]));
+    const rs = new Map(inv.resellers.map((r) => [r.id, r]));
+    const order: Tracked[] = [];
+    const byAddress = new Map<string, Tracked[]>();
+    const probeV4: string[] = [];
+    const probeV6: string[] = [];
+    const groups = new Map<string, Tracked[]>();
+    const seen = new Set<string>();
+    for (const ip of inv.ips) {
+      const address = ip.address.trim();
+      let t = tracked.get(ip.id);
+      if (!t || t.address !== address) {
+        // New target, or its address changed: its history says nothing about the new one.
+        t = {
+          resellerIpId: ip.id,
+          ispId: ip.ispId,
+          resellerId: ip.resellerId,
+          address,
+          check: classifyTarget(address),
+          labels: Object.freeze({ isp: '', reseller: '', target: address }),
+          link: resumed(resume.get(ip.id), nowMs, cfg.idle.minutes * 60_000),
+          jitter: new JitterWindow(cfg.jitter_window_rounds),
+          state: 'UNKNOWN',
+          sent: 0,
+          received: 0,
+          lossPercent: null,
+          rttAvgMs: null,
+          rttMaxMs: null,
+          jitterMs: null,
+          errorKind: null,
+          error: null,
+          result: undefined,
+        };
+        tracked.set(ip.id, t);
+        resume.delete(ip.id);
+      }
+      const isp = isps.get(ip.ispId) ?? ip.ispId;
+      const resellerSlug = rs.get(ip.resellerId)?.slug ?? ip.resellerId;
+      // Frozen: the line-protocol writer caches the escaped series key of a frozen tags object.
+      if (t.labels.isp !== isp || t.labels.reseller !== resellerSlug) t.labels = Object.freeze({ isp, reseller: resellerSlug, target: address });
+      t.ispId = ip.ispId;
+      t.resellerId = ip.resellerId;
+      seen.add(ip.id);
+      order.push(t);
+      const group = groups.get(ip.resellerId);
+      if (group) group.push(t);
+      else groups.set(ip.resellerId, [t]);
+      if ('error' in t.check) continue;
+      const same = byAddress.get(address);
+      if (same) {
+        same.push(t);
+        continue;
+      }
+      byAddress.set(address, [t]);
+      (t.check.family === 'ipv6' ? probeV6 : probeV4).push(address);
+    }
+    for (const id of tracked.keys()) {
+      if (!seen.has(id)) {
+        tracked.delete(id);
+        lastWrittenMs.delete(id);
+      }
+    }
+    return {
+      inventory: inv,
+      order,
+      byAddress,
+      probeV4,
+      probeAll: probeV6.length > 0 ? [...probeV4, ...probeV6] : probeV4,
+      resellers: [...groups].map(([resellerId, targets]) => {
+        const r = rs.get(resellerId);
+        return { resellerId, isp: (r && isps.get(r.ispId)) ?? '', reseller: r?.slug ?? resellerId, targets };
+      }),
+    };
   }
 
   async function runRound(): Promise<void> {
@@ -214,31 +318,23 @@ export function startPingMonitor(options: PingMonitorOptions): PingMonitor {
         resumeFrom = new Map();
       }
     }
-    const isps = new Map(inv.isps.map((i) => [i.id, i.slug]));
-    const rs = new Map(inv.resellers.map((r) => [r.id, r]));
+    if (prepared?.inventory !== inv) prepared = prepare(inv, resumeFrom, startedAtMs);
+    const { order, byAddress } = prepared;
 
     // Bad input never reaches a backend; it is a per-target result like any other.
-    const results = new Map<string, ProbeResult>();
-    const toProbe: string[] = [];
-    const v6 = inv.ips.some((ip) => isIP(ip.address.trim()) === 6) ? await ipv6Ok(startedAtMs) : true;
-    for (const ip of inv.ips) {
-      const address = ip.address.trim();
-      let c = classified.get(address);
-      if (!c) {
-        c = classifyTarget(address);
-        classified.set(address, c);
-      }
-      if ('error' in c) results.set(address, errorResult(address, c.error));
-      else if (c.family === 'ipv6' && !v6) results.set(address, errorResult(address, { kind: 'no_ipv6', message: `${address}: this host (or ping.netns) has no global IPv6 address` }));
-      else toProbe.push(address);
-    }
-    summary.targets = inv.ips.length;
-    metrics.targets.set(inv.ips.length);
+    const v6 = prepared.probeAll.length > prepared.probeV4.length ? await ipv6Ok(startedAtMs) : true;
+    const toProbe = v6 ? prepared.probeAll : prepared.probeV4;
+    summary.targets = order.length;
+    metrics.targets.set(order.length);
 
     try {
-      for (const r of await pinger.probe(toProbe, probeOptions(toProbe.length))) results.set(r.target, r);
+      for (const r of await pinger.probe(toProbe, probeOptions(toProbe.length))) {
+        const targets = byAddress.get(r.target);
+        if (targets) for (const t of targets) t.result = r;
+      }
     } catch (err) {
       // A backend that cannot run says nothing about the links: count it and keep every state as it is.
+      for (const t of order) t.result = undefined;
       const kind = err instanceof PingerError ? err.kind : 'internal';
       metrics.backendErrors.inc({ backend: pinger.name, kind });
       log.error({ err: errorMessage(err), kind }, `ping: ${pinger.name} round failed`);
@@ -249,41 +345,15 @@ export function startPingMonitor(options: PingMonitorOptions): PingMonitor {
 
     const nowMs = Date.now();
     const rows: LinkStateRow[] = [];
-    const points: SeriesPoint[] = [];
+    let points: SeriesPoint[] = [];
     const errorKinds = new Map<string, number>();
-    const seen = new Set<string>();
-    const perReseller = new Map<string, LinkStateName[]>();
-    for (const ip of inv.ips) {
-      const address = ip.address.trim();
-      const result = results.get(address) ?? errorResult(address, { kind: 'backend', message: `${pinger.name} returned no result` });
-      seen.add(ip.id);
-      let t = tracked.get(ip.id);
-      if (!t || t.address !== address) {
-        // New target, or its address changed: its history says nothing about the new one.
-        t = {
-          resellerIpId: ip.id,
-          resellerId: ip.resellerId,
-          address,
-          labels: { isp: '', reseller: '', target: address },
-          link: resumed(resumeFrom.get(ip.id), nowMs, cfg.idle.minutes * 60_000),
-          jitter: new JitterWindow(cfg.jitter_window_rounds),
-          state: 'UNKNOWN',
-          sent: 0,
-          received: 0,
-          lossPercent: null,
-          rttAvgMs: null,
-          rttMaxMs: null,
-          jitterMs: null,
-          errorKind: null,
-          error: null,
-        };
-        tracked.set(ip.id, t);
-        resumeFrom.delete(ip.id);
-      }
-      const isp = isps.get(ip.ispId) ?? ip.ispId;
-      const resellerSlug = rs.get(ip.resellerId)?.slug ?? ip.resellerId;
-      if (t.labels.isp !== isp || t.labels.reseller !== resellerSlug) t.labels = { isp, reseller: resellerSlug, target: address };
-      t.resellerId = ip.resellerId;
+    for (const t of order) {
+      const address = t.address;
+      let result: ProbeResult;
+      if ('error' in t.check) result = errorResult(address, t.check.error);
+      else if (t.check.family === 'ipv6' && !v6) result = errorResult(address, { kind: 'no_ipv6', message: `${address}: this host (or ping.netns) has no global IPv6 address` });
+      else result = t.result ?? errorResult(address, { kind: 'backend', message: `${pinger.name} returned no result` });
+      t.result = undefined;
       const labels: TargetLabels = t.labels;
       const lossPercent = result.error ? null : result.sent > 0 ? (100 * (result.sent - result.received)) / result.sent : 100;
       const { next, transition } = step(
@@ -291,10 +361,13 @@ export function startPingMonitor(options: PingMonitorOptions): PingMonitor {
         result.error ? { kind: 'error', message: result.error.message } : { kind: 'measured', lossPercent: lossPercent as number, rttAvgMs: result.rttAvgMs },
         params,
         nowMs,
-        options.getResellerRate(ip.resellerId),
+        options.getResellerRate(t.resellerId),
       );
       const jitterMs = result.error ? t.jitter.value() : t.jitter.add(result.rttsMs);
-      t.link = next;
+      // Copied into the target's own object rather than replacing it: 10k
+      // fresh long-lived objects a round would each end up in the old
+      // generation and cost a major GC every few rounds.
+      Object.assign(t.link, next);
       t.state = next.state;
       t.sent = result.sent;
       t.received = result.received;
@@ -304,9 +377,6 @@ export function startPingMonitor(options: PingMonitorOptions): PingMonitor {
       t.jitterMs = jitterMs;
       t.errorKind = result.error?.kind ?? null;
       t.error = result.error?.message ?? null;
-      const list = perReseller.get(ip.resellerId);
-      if (list) list.push(next.state);
-      else perReseller.set(ip.resellerId, [next.state]);
 
       if (result.error) {
         summary.errors++;
@@ -318,37 +388,46 @@ export function startPingMonitor(options: PingMonitorOptions): PingMonitor {
       // transition, failure, error or unhealthy state is written every round.
       // At 10k targets this halves the round's CPU; RTT history is in InfluxDB.
       const quiet = !transition && next.state === 'UP' && next.consecutiveFailures === 0 && !result.error;
-      const writtenMs = lastWrittenMs.get(ip.id);
+      const writtenMs = lastWrittenMs.get(t.resellerIpId);
       if (!quiet || writtenMs === undefined || nowMs - writtenMs >= LINK_STATE_REFRESH_MS) {
         rows.push({
-        resellerIpId: ip.id,
-        ispId: ip.ispId,
-        resellerId: ip.resellerId,
-        state: next.state,
-        sinceMs: next.sinceMs,
-        lastRttMs: result.rttAvgMs,
-        lastLossPercent: lossPercent,
-        jitterMs,
-        consecutiveFailures: next.consecutiveFailures,
-        consecutiveSuccesses: next.consecutiveSuccesses,
-        lastError: t.error,
+          resellerIpId: t.resellerIpId,
+          ispId: t.ispId,
+          resellerId: t.resellerId,
+          state: next.state,
+          sinceMs: next.sinceMs,
+          lastRttMs: result.rttAvgMs,
+          lastLossPercent: lossPercent,
+          jitterMs,
+          consecutiveFailures: next.consecutiveFailures,
+          consecutiveSuccesses: next.consecutiveSuccesses,
+          lastError: t.error,
         });
       }
-      const fields: SeriesPoint['fields'] = { state_code: bigint(LINK_STATE_CODES[next.state]), sent: bigint(result.sent), received: bigint(result.received) };
-      if (lossPercent !== null) fields.loss_pct = lossPercent;
-      if (result.rttAvgMs !== null) fields.rtt_avg_ms = result.rttAvgMs;
-      if (result.rttMaxMs !== null) fields.rtt_max_ms = result.rttMaxMs;
-      if (jitterMs !== null) fields.jitter_ms = jitterMs;
+      // Fields in key order, so the line-protocol writer need not sort them.
+      const fields: SeriesPoint['fields'] = {};
+      if (jitterMs !== null) fields.jitter_ms = micro(jitterMs);
+      if (lossPercent !== null) fields.loss_pct = micro(lossPercent);
+      fields.received = bigint(result.received);
+      if (result.rttAvgMs !== null) fields.rtt_avg_ms = micro(result.rttAvgMs);
+      if (result.rttMaxMs !== null) fields.rtt_max_ms = micro(result.rttMaxMs);
+      fields.sent = bigint(result.sent);
+      fields.state_code = bigint(LINK_STATE_CODES[next.state]);
       points.push({ measurement: MEASUREMENTS.ping, tags: labels, fields, timestampMs: startedAtMs });
+      // Handed over in slices, so points die young instead of living through the whole loop.
+      if (points.length >= WRITE_SLICE) {
+        options.writer.write(points);
+        points = [];
+      }
 
       if (transition) {
         metrics.transitions.inc({ isp: labels.isp, reseller: labels.reseller, from: transition.from, to: transition.to });
-        summary.transitions.push({ ...transition, target: address, resellerIpId: ip.id });
+        summary.transitions.push({ ...transition, target: address, resellerIpId: t.resellerIpId });
         log.info({ isp: labels.isp, reseller: labels.reseller, target: address, from: transition.from, to: transition.to, reason: transition.reason }, `link ${address} ${transition.from} → ${transition.to}`);
         pendingEvents.push({
-          resellerIpId: ip.id,
-          ispId: ip.ispId,
-          resellerId: ip.resellerId,
+          resellerIpId: t.resellerIpId,
+          ispId: t.ispId,
+          resellerId: t.resellerId,
           fromState: transition.from,
           toState: transition.to,
           atMs: nowMs,
@@ -371,20 +450,15 @@ export function startPingMonitor(options: PingMonitorOptions): PingMonitor {
       }
     }
 
-    // Targets that left the inventory: forget them and their series.
-    for (const id of tracked.keys()) {
-      if (!seen.has(id)) {
-        tracked.delete(id);
-        lastWrittenMs.delete(id);
-      }
-    }
-    if (classified.size > inv.ips.length * 2) classified.clear();
     metrics.targetsWithErrors.reset();
     for (const [kind, n] of errorKinds) metrics.targetsWithErrors.set({ kind }, n);
-    resellers = [...perReseller].map(([resellerId, states]) => {
-      const r = rs.get(resellerId);
-      return { resellerId, isp: (r && isps.get(r.ispId)) ?? '', reseller: r?.slug ?? resellerId, state: resellerLinkState(states), targets: states.length };
-    });
+    resellers = prepared.resellers.map((g) => ({
+      resellerId: g.resellerId,
+      isp: g.isp,
+      reseller: g.reseller,
+      state: resellerLinkState(g.targets.map((t) => t.state)),
+      targets: g.targets.length,
+    }));
 
     options.writer.write(points);
     try {

@@ -61,26 +61,36 @@ export type { LinkStateName };
 
 /** Builds a ProbeResult from per-probe RTTs (null = lost). */
 export function summarise(target: string, probes: ReadonlyArray<number | null>): ProbeResult {
-  const rtts = probes.filter((p): p is number => p !== null);
+  return fromRtts(
+    target,
+    probes.length,
+    probes.filter((p): p is number => p !== null),
+  );
+}
+
+/** Builds a ProbeResult from the replies' RTTs (in send order) and the number of probes sent. */
+export function fromRtts(target: string, sent: number, rtts: number[]): ProbeResult {
   let sum = 0;
   let min = Infinity;
   let max = -Infinity;
-  for (const r of rtts) {
+  let diff = 0;
+  for (let i = 0; i < rtts.length; i++) {
+    const r = rtts[i] as number;
     sum += r;
     if (r < min) min = r;
     if (r > max) max = r;
+    if (i > 0) diff += Math.abs(r - (rtts[i - 1] as number));
   }
-  let diff = 0;
-  for (let i = 1; i < rtts.length; i++) diff += Math.abs((rtts[i] as number) - (rtts[i - 1] as number));
+  const n = rtts.length;
   return {
     target,
-    sent: probes.length,
-    received: rtts.length,
+    sent,
+    received: n,
     rttsMs: rtts,
-    rttMinMs: rtts.length ? min : null,
-    rttAvgMs: rtts.length ? sum / rtts.length : null,
-    rttMaxMs: rtts.length ? max : null,
-    jitterMs: rtts.length > 1 ? diff / (rtts.length - 1) : null,
+    rttMinMs: n ? min : null,
+    rttAvgMs: n ? sum / n : null,
+    rttMaxMs: n ? max : null,
+    jitterMs: n > 1 ? diff / (n - 1) : null,
   };
 }
 

@@ -24,6 +24,7 @@ const snmpConfig = (): Pick<Config, 'snmp' | 'collector'> => ({
     max_varbinds_per_pdu: 60,
     max_in_flight_per_device: 1,
     max_concurrent_requests: 10,
+    fast_get: true,
     auths: { demo_v2: { version: '2c', community: new Secret('public'), security_level: 'authPriv', auth_protocol: 'sha', priv_protocol: 'aes' } },
   },
   collector: {

@@ -33,7 +33,8 @@ export async function runDiscover(config: Config, args: { device: string }, prin
     print(`unknown device "${args.device}"; the config declares: ${known.join(', ') || '(none)'}`);
     return DISCOVER_EXIT.unknownDevice;
   }
-  const pool = new SnmpSessionPool(config.snmp, { logger });
+  // One GET and a walk: the fast path's second socket per device buys nothing here.
+  const pool = new SnmpSessionPool({ ...config.snmp, fast_get: false }, { logger });
   try {
     const client = pool.clientFor({ name: device.name, host: device.host, port: device.port, authRef: device.auth, timeoutMs: device.timeout_ms, retries: device.retries });
     let result;

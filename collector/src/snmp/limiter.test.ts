@@ -37,4 +37,24 @@ describe('Limiter', () => {
     expect(await limiter.run(async () => 'next')).toBe('next');
     expect(limiter.inFlight).toBe(0);
   });
+
+  it('tryAcquire takes only a free slot; release hands a slot to the oldest waiter first', async () => {
+    const limiter = new Limiter(1);
+    expect(limiter.tryAcquire()).toBe(true);
+    expect(limiter.tryAcquire()).toBe(false);
+    const order: string[] = [];
+    const a = limiter.acquire().then(() => order.push('a'));
+    const b = limiter.acquire().then(() => order.push('b'));
+    expect(limiter.queued).toBe(2);
+    limiter.release();
+    // The slot went to "a": a newcomer still finds none.
+    expect(limiter.tryAcquire()).toBe(false);
+    await a;
+    limiter.release();
+    await b;
+    limiter.release();
+    expect(order).toEqual(['a', 'b']);
+    expect(limiter.inFlight).toBe(0);
+    expect(limiter.tryAcquire()).toBe(true);
+  });
 });

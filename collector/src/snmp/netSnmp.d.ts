@@ -107,14 +107,20 @@ declare module 'net-snmp' {
     listener: { sockets?: Record<string, dgram.Socket> };
   }
 
-  export class RequestTimedOutError extends Error {}
+  export class RequestTimedOutError extends Error {
+    constructor(message: string);
+  }
   export class RequestFailedError extends Error {
+    constructor(message: string, status: number);
     status: number;
   }
   export class ResponseInvalidError extends Error {
+    constructor(message: string, code: number, info?: unknown);
     code: number;
   }
-  export class RequestInvalidError extends Error {}
+  export class RequestInvalidError extends Error {
+    constructor(message: string);
+  }
 
   export const Version1: number;
   export const Version2c: number;

@@ -35,6 +35,7 @@ function config(overrides: Partial<Config['snmp']> = {}): Pick<Config, 'snmp' | 
       max_varbinds_per_pdu: 13,
       max_in_flight_per_device: 1,
       max_concurrent_requests: 50,
+      fast_get: true,
       auths: {
         v2: { version: '2c', community: new Secret('public'), security_level: 'authPriv', auth_protocol: 'sha', priv_protocol: 'aes' },
         v3: { version: '3', username: 'bw', security_level: 'authPriv', auth_protocol: 'sha', auth_password: new Secret('auth-pass-1'), priv_protocol: 'aes', priv_password: new Secret('priv-pass-1') },

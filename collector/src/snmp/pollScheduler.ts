@@ -265,7 +265,8 @@ export class DevicePoller {
   /**
    * The cycle's PDUs, built once per binding/capability change: the OID
    * strings of 10,000 interfaces are not rebuilt (and garbage-collected)
-   * every cycle.
+   * every cycle, and the same `oids` arrays go to client.get every cycle,
+   * which lets the fast GET path encode each list once.
    */
   private pollPlan(): PollPlan {
     const hc = this.discovery?.hasIfXTable ?? true;
@@ -291,7 +292,7 @@ export class DevicePoller {
   private async poll(): Promise<void> {
     const started = performance.now();
     const plan = this.pollPlan();
-    const { hc, withDiscontinuity, width, columns } = plan;
+    const { width, columns } = plan;
     // A local queue: PDUs the agent refuses as tooBig are split and re-queued.
     const chunks = [...plan.chunks];
 
@@ -307,45 +308,12 @@ export class DevicePoller {
         const { targets: chunk, oids } = chunks[next++] as PollChunk;
         try {
           const vbs = await this.client.get(oids);
-          const monotonicMs = performance.now();
-          const wallMs = Date.now();
           varbinds += vbs.length;
           const up = vbs[0];
           if (!up || up.problem || up.oid !== OIDS.sysUpTime0) throw new KindedError('agent', `device ${this.device.name}: sysUpTime.0 missing in poll response`);
           const sysUpTimeTicks = toNumber(up.value);
           maxUpTime = Math.max(maxUpTime ?? 0, sysUpTimeTicks);
-          chunk.forEach((t, k) => {
-            const at = 1 + k * width;
-            const get = (j: number): SnmpVarbind | undefined => vbs[at + j];
-            const inVb = get(0);
-            const outVb = get(1);
-            const operVb = get(2);
-            if (!inVb || !outVb || inVb.problem || outVb.problem) {
-              missing = true;
-              return;
-            }
-            let discontinuityTicks = 0;
-            if (withDiscontinuity) {
-              const d = get(3);
-              if (d && !d.problem) discontinuityTicks = toNumber(d.value);
-              else if (d?.problem === 'noSuchObject') this.hasDiscontinuity = false;
-            }
-            samples.push({
-              deviceId: this.device.id,
-              deviceName: this.device.name,
-              ifIndex: t.ifIndex,
-              ifName: t.ifName,
-              ifHighSpeedMbps: t.highSpeedMbps,
-              operStatus: operVb && !operVb.problem ? toNumber(operVb.value) : 0,
-              inOctets: toBigInt(inVb.value),
-              outOctets: toBigInt(outVb.value),
-              counters64: hc,
-              discontinuityTicks,
-              sysUpTimeTicks,
-              monotonicMs,
-              wallMs,
-            });
-          });
+          if (!this.addSamples(vbs, chunk, plan, sysUpTimeTicks, samples)) missing = true;
         } catch (err) {
           if (isTooBig(err) && chunk.length > 1) {
             // The agent's message size is smaller than max_varbinds_per_pdu
@@ -383,6 +351,52 @@ export class DevicePoller {
     // An interface vanished (renumbered or removed): find it again by name.
     if (missing) this.pendingDiscovery ??= 'missing_instance';
     if (this.pendingDiscovery !== undefined && !this.stopped) await this.discover(this.pendingDiscovery);
+  }
+
+  /**
+   * One answered PDU's varbinds → samples. Runs for every interface of every
+   * cycle, so it is a plain loop with no closure or array per interface.
+   * Returns false when an interface's counters are missing (renumbered or removed).
+   */
+  private addSamples(vbs: SnmpVarbind[], chunk: PollTarget[], plan: PollPlan, sysUpTimeTicks: number, samples: InterfaceSample[]): boolean {
+    const { hc, withDiscontinuity, width } = plan;
+    const monotonicMs = performance.now();
+    const wallMs = Date.now();
+    const deviceId = this.device.id;
+    const deviceName = this.device.name;
+    let complete = true;
+    for (let k = 0, at = 1; k < chunk.length; k++, at += width) {
+      const t = chunk[k] as PollTarget;
+      const inVb = vbs[at];
+      const outVb = vbs[at + 1];
+      const operVb = vbs[at + 2];
+      if (!inVb || !outVb || inVb.problem || outVb.problem) {
+        complete = false;
+        continue;
+      }
+      let discontinuityTicks = 0;
+      if (withDiscontinuity) {
+        const d = vbs[at + 3];
+        if (d && !d.problem) discontinuityTicks = toNumber(d.value);
+        else if (d?.problem === 'noSuchObject') this.hasDiscontinuity = false;
+      }
+      samples.push({
+        deviceId,
+        deviceName,
+        ifIndex: t.ifIndex,
+        ifName: t.ifName,
+        ifHighSpeedMbps: t.highSpeedMbps,
+        operStatus: operVb && !operVb.problem ? toNumber(operVb.value) : 0,
+        inOctets: toBigInt(inVb.value),
+        outOctets: toBigInt(outVb.value),
+        counters64: hc,
+        discontinuityTicks,
+        sysUpTimeTicks,
+        monotonicMs,
+        wallMs,
+      });
+    }
+    return complete;
   }
 }
 

@@ -177,6 +177,7 @@ describe('poller over real traffic', () => {
           max_varbinds_per_pdu: 60,
           max_in_flight_per_device: 1,
           max_concurrent_requests: 10,
+          fast_get: true,
           auths: { v2: { version: '2c', community: new Secret('public'), security_level: 'authPriv', auth_protocol: 'sha', priv_protocol: 'aes' } },
         },
         collector: { poll_interval_seconds: 10, discovery_interval_seconds: 3600, rollup_interval_seconds: 300, overspeed_tolerance_percent: 5, shard: { index: 0, count: 1 }, http: { listen: '127.0.0.1', port: 9105 } },

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KindedError, Secret, silentLogger, type Config, type SnmpAuthConfig } from '@bandwatch/core';
+import { KindedError, Secret, silentLogger, type SnmpAuthConfig } from '@bandwatch/core';
 import { startSnmpd, type SnmpdServer } from '@bandwatch/core/testing';
 import { discoverInterfaces } from './discovery';
 import { OIDS } from './oids';
 import { SnmpErrorCounts, SnmpSessionPool, toNumber, toText } from './snmpClient';
+import { snmpTestConfig } from './testing/snmpConfig';
 
 /*
  * The SNMP client against the real net-snmp snmpd: v2c, every v3 security
@@ -31,19 +32,7 @@ function v3(user: string, level: SnmpAuthConfig['security_level'], auth: SnmpAut
   return { version: '3', username: user, security_level: level, auth_protocol: auth, auth_password: new Secret(authPass), priv_protocol: priv, priv_password: new Secret(privPass) };
 }
 
-function snmpConfig(auths: Record<string, SnmpAuthConfig>, overrides: Partial<Config['snmp']> = {}): Config['snmp'] {
-  return {
-    timeout_ms: 500,
-    retries: 0,
-    port: 161,
-    max_repetitions: 25,
-    max_varbinds_per_pdu: 60,
-    max_in_flight_per_device: 1,
-    max_concurrent_requests: 10,
-    auths,
-    ...overrides,
-  };
-}
+const snmpConfig = snmpTestConfig;
 
 beforeAll(async () => {
   snmpd = await startSnmpd({ extraConfig: USERS.flatMap((u) => [u.line, u.access]) });

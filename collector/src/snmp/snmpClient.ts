@@ -1,5 +1,6 @@
 import snmp, { type Session, type Varbind } from 'net-snmp';
 import { KindedError, type ErrorKind, type Logger, type Config, type SnmpAuthConfig } from '@bandwatch/core';
+import { FastGetChannel } from './fastGetChannel';
 import { Limiter } from './limiter';
 
 /*
@@ -117,7 +118,11 @@ export function toBigInt(value: unknown): bigint {
   if (typeof value === 'bigint') return value;
   if (Buffer.isBuffer(value)) {
     // Agents send Counter64 in as few bytes as the value needs; 8 is the common case.
-    if (value.length === 8) return value.readBigUInt64BE(0);
+    if (value.length === 8) {
+      const hi = value.readUInt32BE(0);
+      // Below 2^53 (every real octet counter) one exact Number → one BigInt.
+      return hi < 0x200000 ? BigInt(hi * 0x100000000 + value.readUInt32BE(4)) : value.readBigUInt64BE(0);
+    }
     let v = 0n;
     for (const byte of value) v = (v << 8n) | BigInt(byte);
     return v;
@@ -149,30 +154,50 @@ export interface SnmpTarget {
 export class NetSnmpClient implements SnmpClient {
   readonly deviceName: string;
   private readonly session: Session;
+  /** GETs of a v1/v2c device with fast GET on; everything else goes through `session`. */
+  private readonly fast: FastGetChannel | undefined;
   private readonly perDevice: Limiter;
   private readonly global: Limiter;
   private readonly stats: SnmpStats;
   private closed = false;
 
-  constructor(target: SnmpTarget, limits: { perDevice: Limiter; global: Limiter }, stats: SnmpStats, logger: Logger) {
+  constructor(target: SnmpTarget, limits: { perDevice: Limiter; global: Limiter }, stats: SnmpStats, logger: Logger, options: { fastGet?: boolean } = {}) {
     this.deviceName = target.name;
     this.perDevice = limits.perDevice;
     this.global = limits.global;
     this.stats = stats;
     this.session = openSession(target);
+    const a = target.auth;
+    this.fast =
+      options.fastGet && a.version !== '3'
+        ? new FastGetChannel(
+            { name: target.name, host: target.host, port: target.port, version: a.version === '1' ? snmp.Version1 : snmp.Version2c, community: a.community?.reveal() ?? '', timeoutMs: target.timeoutMs, retries: target.retries },
+            logger,
+          )
+        : undefined;
     // A socket error must not crash the process (no throw in a listener):
     // the next request on this session reports it where it can be handled.
     this.session.on('error', (err) => logger.warn({ device: target.name, err: err.message }, 'snmp session error'));
   }
 
   async get(oids: string[]): Promise<SnmpVarbind[]> {
-    const vbs = await this.request('get', oids, (cb) => this.session.get(oids, cb));
+    const fast = this.fast;
+    if (fast) {
+      // The fast path's varbinds are already marked; only the counting is left.
+      const vbs = await this.request<SnmpVarbind>('get', oids, (cb) => fast.get(oids, cb));
+      for (let i = 0; i < vbs.length; i++) {
+        const vb = vbs[i] as SnmpVarbind;
+        if (vb.problem) this.stats.onVarbindProblem?.(this.deviceName, vb.problem, vb.oid);
+      }
+      return vbs;
+    }
+    const vbs = await this.request<Varbind>('get', oids, (cb) => this.session.get(oids, cb));
     return vbs.map((vb) => this.check(vb as Varbind, 'get'));
   }
 
   async getBulk(oids: string[], maxRepetitions: number): Promise<SnmpVarbind[][]> {
     // net-snmp groups the repetitions of each requested OID into an array.
-    const groups = await this.request('getbulk', oids, (cb) => this.session.getBulk(oids, 0, maxRepetitions, cb));
+    const groups = await this.request<Varbind | Varbind[]>('getbulk', oids, (cb) => this.session.getBulk(oids, 0, maxRepetitions, cb));
     return groups.map((g) => (Array.isArray(g) ? g : [g]).map((vb) => this.check(vb as Varbind, 'getbulk')));
   }
 
@@ -218,6 +243,7 @@ export class NetSnmpClient implements SnmpClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.fast?.close();
     try {
       this.session.close();
     } catch {
@@ -225,28 +251,41 @@ export class NetSnmpClient implements SnmpClient {
     }
   }
 
-  private async request(pdu: 'get' | 'getbulk', oids: string[], send: (cb: (err: Error | null, vbs: Array<Varbind | Varbind[]>) => void) => void): Promise<Array<Varbind | Varbind[]>> {
+  private async request<V>(pdu: 'get' | 'getbulk', oids: string[], send: (cb: (err: Error | null, vbs: V[]) => void) => void): Promise<V[]> {
     if (this.closed) throw new KindedError('internal', `device ${this.deviceName}: snmp client is closed`);
-    return this.global.run(() =>
-      this.perDevice.run(
-        () =>
-          new Promise<Array<Varbind | Varbind[]>>((resolve, reject) => {
-            const started = performance.now();
-            send((err, vbs) => {
-              if (err) {
-                const kind = classifySnmpError(err);
-                const kinded = new KindedError(kind, `device ${this.deviceName}: snmp ${pdu} ${oids[0] ?? ''}${oids.length > 1 ? ` (+${oids.length - 1})` : ''}: ${err.message}`, { cause: err });
-                this.stats.onError?.(this.deviceName, kind, kinded);
-                reject(kinded);
-                return;
-              }
-              const count = vbs.reduce((n, vb) => n + (Array.isArray(vb) ? vb.length : 1), 0);
-              this.stats.onResponse?.(this.deviceName, pdu, count, performance.now() - started);
-              resolve(vbs);
-            });
-          }),
-      ),
-    );
+    // A global slot, then the device's; taken without a wait when free,
+    // because this runs for every PDU of every cycle.
+    if (!this.global.tryAcquire()) await this.global.acquire();
+    try {
+      if (!this.perDevice.tryAcquire()) await this.perDevice.acquire();
+      try {
+        return await new Promise<V[]>((resolve, reject) => {
+          const started = performance.now();
+          send((err, vbs) => {
+            // Settled before the stats sink runs (the caller resumes only
+            // after it anyway), so a sink that throws cannot leave the PDU hanging.
+            if (err) {
+              const kind = classifySnmpError(err);
+              const kinded = new KindedError(kind, `device ${this.deviceName}: snmp ${pdu} ${oids[0] ?? ''}${oids.length > 1 ? ` (+${oids.length - 1})` : ''}: ${err.message}`, { cause: err });
+              reject(kinded);
+              this.stats.onError?.(this.deviceName, kind, kinded);
+              return;
+            }
+            resolve(vbs);
+            let count = 0;
+            for (let i = 0; i < vbs.length; i++) {
+              const vb = vbs[i];
+              count += Array.isArray(vb) ? vb.length : 1;
+            }
+            this.stats.onResponse?.(this.deviceName, pdu, count, performance.now() - started);
+          });
+        });
+      } finally {
+        this.perDevice.release();
+      }
+    } finally {
+      this.global.release();
+    }
   }
 
   private check(vb: Varbind, pdu: 'get' | 'getbulk'): SnmpVarbind {
@@ -320,6 +359,7 @@ export class SnmpSessionPool {
       { perDevice: new Limiter(this.snmpConfig.max_in_flight_per_device), global: this.global },
       this.stats,
       this.logger,
+      { fastGet: this.snmpConfig.fast_get },
     );
     this.clients.set(device.name, client);
     return client;

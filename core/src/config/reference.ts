@@ -36,6 +36,7 @@ interface JsonSchema {
   format?: string;
   required?: string[];
   secret?: boolean;
+  description?: string;
 }
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -67,7 +68,7 @@ function formatDefault(s: JsonSchema): string {
 function rows(s: JsonSchema, path: string, required: boolean, out: string[]): void {
   // Objects with fixed keys are headings for their keys, not rows of their own.
   if (!s.properties && path) {
-    const notes = [s.secret ? 'secret: `${ENV}` expanded, printed as `<secret>`' : '', constraints(s)].filter(Boolean).join('; ');
+    const notes = [s.description?.replace(/\|/g, '\\|') ?? '', s.secret ? 'secret: `${ENV}` expanded, printed as `<secret>`' : '', constraints(s)].filter(Boolean).join('; ');
     out.push(`| \`${path}\` | ${describeType(s)} | ${required ? 'yes' : ''} | ${formatDefault(s)} | ${notes} |`);
   }
   if (s.properties) {

@@ -150,6 +150,12 @@ export function makeConfigSchema(env: NodeJS.ProcessEnv = process.env) {
       max_varbinds_per_pdu: z.number().int().min(1).max(500).default(60),
       max_in_flight_per_device: z.number().int().min(1).max(2).default(1),
       max_concurrent_requests: z.number().int().min(1).max(10000).default(200),
+      fast_get: z
+        .boolean()
+        .default(true)
+        .describe(
+          'GETs to SNMP v1/v2c devices use requests encoded once per OID list, a socket per device and a decoder that builds no OID strings (much less CPU per varbind); v3 devices and walks (GETBULK) always use net-snmp. Turn it off for an agent that net-snmp polls but this path does not: protocol errors, or timeouts from an agent that answers from another address or port than the one polled.',
+        ),
       auths: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), snmpAuth).default({}),
     })
     .prefault({});

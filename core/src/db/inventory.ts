@@ -56,3 +56,45 @@ export async function readInventory(db: Queryable): Promise<Inventory> {
     ),
   };
 }
+
+const INVENTORY_TABLES = ['isps', 'devices', 'resellers', 'reseller_vlans', 'reseller_ips'] as const;
+
+/**
+ * A fingerprint of every table readInventory reads, computed in Postgres:
+ * per table the row count and an order-independent sum of row hashes. One
+ * small query instead of every row, so a reader can check often and re-read
+ * only after a change.
+ */
+export async function inventoryFingerprint(db: Queryable): Promise<string> {
+  const parts = INVENTORY_TABLES.map((t) => `(select count(*) || ':' || coalesce(sum(hashtext(x::text)), 0) from public.${t} x)`);
+  const r = await db.query<{ fp: string }>(`select concat_ws('/', ${parts.join(', ')}) as fp`);
+  return r.rows[0]?.fp ?? '';
+}
+
+export interface InventoryReader {
+  /** The current inventory: the same object as last time while nothing changed. */
+  read(): Promise<Inventory>;
+}
+
+/**
+ * readInventory behind a fingerprint check: while the fingerprint is
+ * unchanged the previous Inventory object comes back (callers can compare
+ * by identity and skip rebuilding what they derive from it). Every
+ * `fullReadEveryMs` it reads everything regardless, so even a hash
+ * collision is bounded in time.
+ */
+export function createInventoryReader(db: Queryable, options: { fullReadEveryMs?: number; now?: () => number } = {}): InventoryReader {
+  const fullReadEveryMs = options.fullReadEveryMs ?? 10 * 60_000;
+  const now = options.now ?? (() => performance.now());
+  let last: { inventory: Inventory; fingerprint: string; readAt: number } | undefined;
+  return {
+    async read() {
+      const fingerprint = await inventoryFingerprint(db);
+      if (last && last.fingerprint === fingerprint && now() - last.readAt < fullReadEveryMs) return last.inventory;
+      // Fingerprint first: a change landing between the two queries makes the next check differ, never hides it.
+      const inventory = await readInventory(db);
+      last = { inventory, fingerprint, readAt: now() };
+      return inventory;
+    },
+  };
+}

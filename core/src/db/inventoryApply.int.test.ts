@@ -6,7 +6,7 @@ import { startPostgres, type PostgresServer } from '../testing/harness';
 import { applyInventory, formatChanges } from './inventoryApply';
 import { migrate } from './migrate';
 import { createPool, type Pool } from './pool';
-import { readInventory } from './inventory';
+import { createInventoryReader, inventoryFingerprint, readInventory } from './inventory';
 
 const EXAMPLE = readFileSync(new URL('../../../config.yaml', import.meta.url), 'utf8');
 const configWith = (edit?: (doc: ReturnType<typeof parseDocument>) => void) => {
@@ -125,5 +125,45 @@ describe('supabase/seed.sql', () => {
       { role: 'owner', n: 1 },
       { role: 'reseller', n: 2 },
     ]);
+  });
+});
+
+describe('inventory reader', () => {
+  it('returns the same object until any inventory table changes, and re-reads after the full-read period', async () => {
+    await applyInventory(pool, configWith().inventory);
+    let clock = 0;
+    const reader = createInventoryReader(pool, { fullReadEveryMs: 1000, now: () => clock });
+    const first = await reader.read();
+    expect(await reader.read()).toBe(first);
+
+    // Each table, each kind of change: the fingerprint moves and the reader reads again.
+    const fp0 = await inventoryFingerprint(pool);
+    const edits = [
+      "update public.isps set name = name || ' x' where slug = (select min(slug) from public.isps)",
+      "update public.devices set port = coalesce(port, 161) + 1 where name = (select min(name) from public.devices)",
+      'update public.resellers set committed_mbps = committed_mbps + 1 where slug = (select min(slug) from public.resellers)',
+      "update public.reseller_vlans set bound_if_index = 4242 where id = (select id from public.reseller_vlans order by id limit 1)",
+      "insert into public.reseller_ips (isp_id, reseller_id, address) select isp_id, id, '192.0.2.77' from public.resellers order by slug limit 1",
+      "delete from public.reseller_ips where address = '192.0.2.77'",
+    ];
+    const seen = new Set([fp0]);
+    let previous = first;
+    for (const sql of edits) {
+      await pool.query(sql);
+      const fp = await inventoryFingerprint(pool);
+      expect(seen.has(fp), sql).toBe(sql.startsWith('delete'));
+      seen.add(fp);
+      const next = await reader.read();
+      expect(next, sql).not.toBe(previous);
+      previous = next;
+    }
+    // The delete undid the insert: same fingerprint as before it, but the reader still re-read (it changed since the last read).
+    expect(previous.ips.some((ip) => ip.address === '192.0.2.77')).toBe(false);
+
+    expect(await reader.read()).toBe(previous);
+    clock = 1000;
+    const forced = await reader.read();
+    expect(forced).not.toBe(previous);
+    expect(forced).toEqual(previous);
   });
 });
