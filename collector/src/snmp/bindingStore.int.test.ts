@@ -4,6 +4,7 @@ import { startPostgres, waitFor, type PostgresServer } from '@bandwatch/core/tes
 import { parseProfile, startSimulator, type RunningSimulator } from '@bandwatch/simulator';
 import { writeBindings } from './bindingStore';
 import { PollScheduler, type BindingResult } from './pollScheduler';
+import { snmpTestConfig } from './testing/snmpConfig';
 
 /*
  * Inventory read from Postgres → discovery and binding on a simulated router
@@ -16,17 +17,7 @@ let pool: Pool;
 let sim: RunningSimulator;
 
 const snmpConfig = (): Pick<Config, 'snmp' | 'collector'> => ({
-  snmp: {
-    timeout_ms: 500,
-    retries: 0,
-    port: 161,
-    max_repetitions: 25,
-    max_varbinds_per_pdu: 60,
-    max_in_flight_per_device: 1,
-    max_concurrent_requests: 10,
-    fast_get: true,
-    auths: { demo_v2: { version: '2c', community: new Secret('public'), security_level: 'authPriv', auth_protocol: 'sha', priv_protocol: 'aes' } },
-  },
+  snmp: snmpTestConfig({ demo_v2: { version: '2c', community: new Secret('public'), security_level: 'authPriv', auth_protocol: 'sha', priv_protocol: 'aes' } }),
   collector: {
     poll_interval_seconds: 10,
     discovery_interval_seconds: 3600,

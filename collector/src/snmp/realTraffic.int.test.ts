@@ -6,6 +6,7 @@ import { requireBinary, startSnmpd, waitFor, type SnmpdServer } from '@bandwatch
 import type { InterfaceSample } from '../contracts';
 import { RatePipeline } from '../rates/ratePipeline';
 import { PollScheduler, type BindingResult } from './pollScheduler';
+import { snmpTestConfig } from './testing/snmpConfig';
 
 /*
  * Real traffic through real kernel interfaces, read by the real snmpd and our
@@ -169,17 +170,7 @@ describe('poller over real traffic', () => {
       const errors: Error[] = [];
       let bindings: BindingResult[] = [];
       const config: Pick<Config, 'snmp' | 'collector'> = {
-        snmp: {
-          timeout_ms: 1000,
-          retries: 1,
-          port: 161,
-          max_repetitions: 25,
-          max_varbinds_per_pdu: 60,
-          max_in_flight_per_device: 1,
-          max_concurrent_requests: 10,
-          fast_get: true,
-          auths: { v2: { version: '2c', community: new Secret('public'), security_level: 'authPriv', auth_protocol: 'sha', priv_protocol: 'aes' } },
-        },
+        snmp: snmpTestConfig({ v2: { version: '2c', community: new Secret('public'), security_level: 'authPriv', auth_protocol: 'sha', priv_protocol: 'aes' } }, { timeout_ms: 1000, retries: 1 }),
         collector: { poll_interval_seconds: 10, discovery_interval_seconds: 3600, rollup_interval_seconds: 300, overspeed_tolerance_percent: 5, shard: { index: 0, count: 1 }, http: { listen: '127.0.0.1', port: 9105 } },
       };
       const scheduler = new PollScheduler({
